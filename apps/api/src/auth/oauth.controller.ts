@@ -1,0 +1,56 @@
+import { Body, Controller, Header, HttpCode, Inject, Post } from '@nestjs/common';
+import { ClientStore, isScope, type Scope } from '@app/auth';
+import { problem, ProblemException } from '../http/problem.js';
+import { TOKEN_TTL_SECONDS, TokenService } from './token.service.js';
+
+interface TokenRequest {
+  grant_type?: unknown;
+  client_id?: unknown;
+  client_secret?: unknown;
+  scope?: unknown;
+}
+
+/** RFC 6749 errors, carried in a problem document so every refusal has one shape. */
+function oauthError(status: number, error: string, detail: string): ProblemException {
+  const headers: Record<string, string> = status === 401 ? { 'www-authenticate': 'Basic realm="contacts"' } : {};
+  return new ProblemException(problem(status, error, detail, [], { error, error_description: detail }), headers);
+}
+
+/** The OAuth2 client credentials grant (RFC 6749 §4.4), form-encoded or JSON. */
+@Controller('oauth')
+export class OAuthController {
+  constructor(
+    @Inject(ClientStore) private readonly clients: ClientStore,
+    private readonly tokens: TokenService,
+  ) {}
+
+  @Post('token')
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  async token(@Body() body: TokenRequest | undefined): Promise<Record<string, unknown>> {
+    const request = body ?? {};
+    if (request.grant_type !== 'client_credentials') {
+      throw oauthError(400, 'unsupported_grant_type', 'grant_type must be client_credentials');
+    }
+    if (typeof request.client_id !== 'string' || typeof request.client_secret !== 'string') {
+      throw oauthError(400, 'invalid_request', 'client_id and client_secret are required');
+    }
+    const client = await this.clients.authenticate(request.client_id, request.client_secret);
+    if (!client) throw oauthError(401, 'invalid_client', 'unknown client or wrong secret');
+
+    let scopes: Scope[] = client.scopes;
+    if (request.scope !== undefined) {
+      if (typeof request.scope !== 'string') throw oauthError(400, 'invalid_scope', 'scope must be a space-separated string');
+      const asked = request.scope.split(/\s+/).filter(Boolean);
+      const refused = asked.filter((s) => !isScope(s) || !client.scopes.includes(s));
+      if (refused.length > 0) throw oauthError(400, 'invalid_scope', `not granted to this client: ${refused.join(' ')}`);
+      scopes = asked as Scope[];
+    }
+    return {
+      access_token: this.tokens.issue({ clientId: client.clientId, scopes }),
+      token_type: 'Bearer',
+      expires_in: TOKEN_TTL_SECONDS,
+      scope: scopes.join(' '),
+    };
+  }
+}

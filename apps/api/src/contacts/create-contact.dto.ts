@@ -1,0 +1,158 @@
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import {
+  Allow,
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsDefined,
+  IsEmail,
+  IsIn,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import { CONTACT_TYPES, type AccessRoleInput, type ContactInput, type ContactType } from '@app/contacts';
+
+const NAME_MAX = 255;
+const tags = { context: { code: 'invalid_tags' } };
+
+export class AddressDto {
+  /** Evance: an address sent with an id becomes a new address; the id is read and ignored. */
+  @Allow()
+  id?: unknown;
+
+  @IsOptional() @IsString() @MaxLength(NAME_MAX) firstname?: string | null;
+  @IsOptional() @IsString() @MaxLength(NAME_MAX) lastname?: string | null;
+  @IsOptional() @IsString() @MaxLength(NAME_MAX) company?: string | null;
+  @IsOptional() @IsString() @MaxLength(NAME_MAX) line1?: string | null;
+  @IsOptional() @IsString() @MaxLength(NAME_MAX) line2?: string | null;
+  @IsOptional() @IsString() @MaxLength(NAME_MAX) line3?: string | null;
+  @IsOptional() @IsString() @MaxLength(NAME_MAX) city?: string | null;
+  @IsOptional() @IsString() @MaxLength(NAME_MAX) region?: string | null;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^([A-Za-z]{2})?$/, { message: 'countryCode must be an ISO 3166-1 alpha-2 code such as GB', context: { code: 'invalid_country_code' } })
+  countryCode?: string | null;
+
+  @IsOptional() @IsString() @MaxLength(32) zip?: string | null;
+}
+
+export class TagsDto {
+  @IsDefined({ message: 'tags must be {"contact": [...]}', ...tags })
+  @IsArray(tags)
+  @ArrayMaxSize(100, tags)
+  @IsString({ each: true, ...tags })
+  @MaxLength(100, { each: true, ...tags })
+  contact!: string[];
+}
+
+export class AccessRoleDto {
+  /** true when the client sent the bare reference string */
+  @Allow()
+  fromString = false;
+
+  @IsDefined()
+  @IsString()
+  @MaxLength(100)
+  reference!: string;
+
+  @IsOptional()
+  @IsString()
+  expires?: string | null;
+
+  @IsOptional()
+  @IsIn(['active', 'pending'], { message: 'status must be "active" or "pending"', context: { code: 'invalid_status' } })
+  status?: 'active' | 'pending' | null;
+}
+
+/** A role is a reference string or an object; both become AccessRoleDto so each field can be checked. */
+function toAccessRoles({ value }: { value: unknown }): unknown {
+  if (!Array.isArray(value)) return value;
+  return value.map((item: unknown) => {
+    if (typeof item === 'string') return Object.assign(new AccessRoleDto(), { reference: item, fromString: true });
+    if (item !== null && typeof item === 'object' && !Array.isArray(item)) return Object.assign(plainToInstance(AccessRoleDto, item), { fromString: false });
+    return item;
+  });
+}
+
+export class ContactDto {
+  @IsDefined()
+  @IsString({ context: { code: 'type_not_allowed' } })
+  @IsIn(CONTACT_TYPES, { message: 'type must be one of user, guest, branch, recipient', context: { code: 'type_not_allowed' } })
+  type!: ContactType;
+
+  @IsOptional() @IsString() @MaxLength(NAME_MAX) firstname?: string | null;
+  @IsOptional() @IsString() @MaxLength(NAME_MAX) lastname?: string | null;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(254)
+  @IsEmail({}, { message: 'email must be an email address' })
+  email?: string | null;
+
+  // Length and markup are domain rules (checked in the domain, with their own codes).
+  @IsOptional() @IsString() @MaxLength(10_000) company?: string | null;
+
+  @IsOptional() @IsString() @MaxLength(1_000) password?: string | null;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => AddressDto)
+  address?: AddressDto | null;
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @ValidateIf((_, v) => Array.isArray(v))
+  @ValidateNested({ each: true, message: 'each access role must be a reference or an object with a reference' })
+  @Transform(toAccessRoles)
+  accessRoles?: AccessRoleDto[] | null;
+
+  @IsOptional()
+  @IsObject(tags)
+  @ValidateNested(tags)
+  @Type(() => TagsDto)
+  tags?: TagsDto | null;
+
+  // Fields of a contact as the API returns it: a client may send one back; they are not input.
+  @Allow() id?: unknown;
+  @Allow() version?: unknown;
+  @Allow() created?: unknown;
+  @Allow() updated?: unknown;
+  @Allow() hasPassword?: unknown;
+  @Allow() invite?: unknown;
+
+  toInput(): ContactInput & { password?: string | null } {
+    return {
+      type: this.type,
+      firstname: this.firstname,
+      lastname: this.lastname,
+      email: this.email,
+      company: this.company,
+      password: this.password,
+      address: this.address && { ...this.address },
+      accessRoles: this.accessRoles?.map(
+        (r): AccessRoleInput => (r.fromString ? r.reference : { reference: r.reference, expires: r.expires, status: r.status }),
+      ),
+      tags: this.tags && { contact: this.tags.contact },
+    };
+  }
+}
+
+export class CreateContactRequest {
+  @IsDefined({ message: 'contact is required' })
+  @IsObject({ message: 'contact must be an object' })
+  @ValidateNested()
+  @Type(() => ContactDto)
+  contact!: ContactDto;
+
+  @IsOptional()
+  @IsBoolean({ message: 'invite must be true or false' })
+  invite?: boolean | null;
+}

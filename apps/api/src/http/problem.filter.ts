@@ -1,0 +1,73 @@
+import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ContactAlreadyExists, ContactNotFound, ContactRejected } from '@app/contacts';
+import { ConcurrencyError } from '@app/event-store';
+import { RoleExists } from '@app/roles';
+import { problem, ProblemException, type Problem } from './problem.js';
+
+/** Fastify's own refusals, before a route runs, by error code. */
+const FASTIFY_ERRORS: Record<string, [number, string, string]> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported_media_type', 'send the body as application/json'],
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'body_too_large', 'the body is larger than 1 MiB'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'malformed_json', 'the body is empty; send a JSON object'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'malformed_json', 'the body is not valid JSON'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'bad_request', 'Content-Length does not match the body'],
+  FST_ERR_CTP_INVALID_TYPE: [415, 'unsupported_media_type', 'the Content-Type header is not valid'],
+};
+
+/** Turns whatever a request threw into a problem document; only the unforeseen is a 500, and it is logged. */
+export function toProblem(error: unknown): { problem: Problem; headers: Record<string, string> } {
+  if (error instanceof ProblemException) return { problem: error.problem, headers: error.headers };
+  if (error instanceof ContactRejected) {
+    const status = error.kind === 'conflict' ? 409 : 422;
+    const errors = error.errors.map((e) => ({ pointer: e.field, code: e.code, message: e.message }));
+    const detail = status === 409 ? 'the request conflicts with an existing contact' : 'the contact breaks a rule; see errors';
+    return { problem: problem(status, errors[0]?.code ?? 'invalid', detail, errors), headers: {} };
+  }
+  if (error instanceof ContactNotFound) return { problem: problem(404, 'not_found', 'no contact has this id'), headers: {} };
+  if (error instanceof ContactAlreadyExists || error instanceof ConcurrencyError) {
+    return { problem: problem(409, 'conflict', 'the contact changed while the request ran; retry it'), headers: {} };
+  }
+  if (error instanceof RoleExists) {
+    return {
+      problem: problem(409, 'role_exists', error.message, [{ pointer: '/role/reference', code: 'role_exists', message: error.message }]),
+      headers: {},
+    };
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code in FASTIFY_ERRORS) {
+    const [status, slug, detail] = FASTIFY_ERRORS[code]!;
+    return { problem: problem(status, slug, detail), headers: {} };
+  }
+  if (error instanceof SyntaxError && (error as { statusCode?: number }).statusCode === 400) {
+    return { problem: problem(400, 'malformed_json', 'the body is not valid JSON'), headers: {} };
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    const slug = status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : 'http_error';
+    return { problem: problem(status, slug, status === 404 ? 'no such route' : error.message), headers: {} };
+  }
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { problem: problem(status, 'bad_request', (error as Error).message), headers: {} };
+  }
+  return { problem: problem(500, 'internal', 'something went wrong on our side; it has been logged'), headers: {} };
+}
+
+export function sendProblem(reply: FastifyReply, error: unknown, logger: Logger): void {
+  const { problem: body, headers } = toProblem(error);
+  if (body.status >= 500) logger.error(error instanceof Error ? error.stack ?? error.message : String(error));
+  void reply.status(body.status).headers(headers).header('content-type', 'application/problem+json; charset=utf-8').send(JSON.stringify(body));
+}
+
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Problem');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    void http.getRequest<FastifyRequest>();
+    sendProblem(reply, error, this.logger);
+  }
+}

@@ -1,0 +1,87 @@
+import { plainToInstance, type ClassConstructor } from 'class-transformer';
+import { validate, type ValidationError } from 'class-validator';
+import { ProblemException, type ProblemError } from './problem.js';
+
+const MAX_DEPTH = 32;
+
+/** Codes for class-validator's constraints where the decorator set no `context.code`. */
+const CODES: Record<string, string> = {
+  isDefined: 'required',
+  isNotEmpty: 'required',
+  isString: 'invalid_type',
+  isBoolean: 'invalid_type',
+  isObject: 'invalid_type',
+  isArray: 'invalid_type',
+  isInt: 'invalid_type',
+  isEmail: 'invalid_email',
+  maxLength: 'too_long',
+  minLength: 'too_short',
+  arrayMaxSize: 'too_many',
+  whitelistValidation: 'unknown_field',
+  nestedValidation: 'invalid_type',
+  min: 'out_of_range',
+  max: 'out_of_range',
+};
+
+const escapePointer = (segment: string): string => segment.replace(/~/g, '~0').replace(/\//g, '~1');
+
+function flatten(errors: ValidationError[], parent: string, out: ProblemError[]): ProblemError[] {
+  for (const error of errors) {
+    const pointer = `${parent}/${escapePointer(error.property)}`;
+    const constraints = Object.entries(error.constraints ?? {});
+    // One message a field: the first constraint class-validator reports is the most basic one.
+    const [first] = constraints.length > 1 ? constraints.slice(-1) : constraints;
+    if (first) {
+      const [name, message] = first;
+      const context = error.contexts?.[name] as { code?: string } | undefined;
+      out.push({ pointer, code: context?.code ?? CODES[name] ?? name, message: message.replace(/^(\S+ )?(property )?/, '') });
+    }
+    if (error.children?.length) flatten(error.children, pointer, out);
+  }
+  return out;
+}
+
+/**
+ * Refuses strings Postgres cannot store or that are not text (NUL, unpaired surrogates) and
+ * nesting deeper than any contact needs, pointing at where they are.
+ */
+export function inspectJson(value: unknown, pointer = '', depth = 0): ProblemError | null {
+  if (depth > MAX_DEPTH) return { pointer, code: 'too_deep', message: `nesting deeper than ${MAX_DEPTH} levels` };
+  if (typeof value === 'string') {
+    return value.includes('\u0000') || !value.isWellFormed()
+      ? { pointer, code: 'invalid_characters', message: 'contains a NUL character or an unpaired surrogate' }
+      : null;
+  }
+  if (value === null || typeof value !== 'object') return null;
+  for (const [key, child] of Object.entries(value)) {
+    const at = `${pointer}/${escapePointer(key)}`;
+    if (key.includes('\u0000') || !key.isWellFormed()) {
+      return { pointer: at, code: 'invalid_characters', message: 'a key contains a NUL character or an unpaired surrogate' };
+    }
+    const found = inspectJson(child, at, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** Checks a JSON body against a DTO class; refuses with one 422 listing every bad field. */
+export async function validateBody<T extends object>(type: ClassConstructor<T>, body: unknown): Promise<T> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw ProblemException.of(422, 'invalid_body', 'the body must be a JSON object', [
+      { pointer: '', code: 'invalid_type', message: 'must be a JSON object' },
+    ]);
+  }
+  const bad = inspectJson(body);
+  if (bad) throw ProblemException.of(422, bad.code, bad.message, [bad]);
+  return validateObject(type, body);
+}
+
+export async function validateObject<T extends object>(type: ClassConstructor<T>, plain: object, parent = ''): Promise<T> {
+  const instance = plainToInstance(type, plain, { enableImplicitConversion: false });
+  const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const list = flatten(errors, parent, []);
+    throw ProblemException.of(422, list[0]?.code ?? 'invalid', 'the request has invalid fields; see errors', list);
+  }
+  return instance;
+}

@@ -1,0 +1,3 @@
+import { hello } from "@app/contacts";
+import { x } from "./other.js";
+console.log(hello(), x);

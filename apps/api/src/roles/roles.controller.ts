@@ -1,0 +1,49 @@
+import { Body, Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
+import { Type } from 'class-transformer';
+import { IsDefined, IsIn, IsObject, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { APPROVAL_METHODS, type ApprovalMethod } from '@app/contacts';
+import { RoleCatalogue, type Role } from '@app/roles';
+import { RequireScopes } from '../auth/scopes.decorator.js';
+import { validateBody } from '../http/validation.js';
+
+export class RoleDto {
+  @IsDefined()
+  @IsString()
+  @MaxLength(100)
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'reference may hold letters, digits, ".", "_" and "-"', context: { code: 'invalid_reference' } })
+  reference!: string;
+
+  @IsDefined() @IsString() @MaxLength(200) title!: string;
+
+  @IsDefined()
+  @IsIn(APPROVAL_METHODS, { message: 'approvalMethod must be none, email or admin', context: { code: 'invalid_approval_method' } })
+  approvalMethod!: ApprovalMethod;
+}
+
+export class CreateRoleRequest {
+  @IsDefined({ message: 'role is required' })
+  @IsObject({ message: 'role must be an object' })
+  @ValidateNested()
+  @Type(() => RoleDto)
+  role!: RoleDto;
+}
+
+/** The access-role catalogue (DESIGN §6). */
+@Controller('api')
+export class RolesController {
+  constructor(@Inject(RoleCatalogue) private readonly roles: RoleCatalogue) {}
+
+  @Get('roles.json')
+  @RequireScopes('roles.readonly')
+  async list(): Promise<{ roles: Role[] }> {
+    return { roles: await this.roles.list() };
+  }
+
+  @Post('roles.json')
+  @HttpCode(201)
+  @RequireScopes('roles')
+  async create(@Body() body: unknown): Promise<{ role: Role }> {
+    const { role } = await validateBody(CreateRoleRequest, body);
+    return { role: await this.roles.create({ reference: role.reference, title: role.title, approvalMethod: role.approvalMethod }) };
+  }
+}

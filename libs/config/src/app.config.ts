@@ -1,0 +1,112 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
+
+/** Durations in configuration: `90s`, `15m`, `12h`, `7d`. */
+const DURATION = /^(\d+)(s|m|h|d)$/;
+
+export function parseDuration(value: string): number {
+  const m = DURATION.exec(value);
+  if (!m) throw new Error(`not a duration: ${value}`);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+/** The service's whole configuration (DESIGN §4), read once from the environment at boot. */
+export class AppConfig {
+  @IsString()
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
+  DATABASE_URL!: string;
+
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
+  REDIS_URL?: string;
+
+  @IsString()
+  DATA_DIR = 'var';
+
+  @Matches(/^[A-Za-z0-9_{}-]+$/, { message: 'may hold only letters, digits, _, -, { and }' })
+  QUEUE_PREFIX = 'contacts';
+
+  @Transform(toInt)
+  @IsInt({ message: 'must be a port number' })
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
+  PUBLIC_URL?: string;
+
+  @IsOptional()
+  @Matches(/^smtps?:\/\/.+/, { message: 'must be an smtp:// URL' })
+  SMTP_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  MAIL_OUTBOX_DIR?: string;
+
+  @IsString()
+  MAIL_FROM = 'no-reply@localhost';
+
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number from 4 to 15' })
+  @Min(4, { message: 'must be a whole number from 4 to 15' })
+  @Max(15, { message: 'must be a whole number from 4 to 15' })
+  BCRYPT_COST = 12;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^.{32,}$/, { message: 'must be at least 32 characters' })
+  TOKEN_SECRET?: string;
+
+  @Matches(DURATION, { message: 'must be a duration such as 7d, 12h or 30m' })
+  INVITE_TTL = '7d';
+
+  @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  get publicUrl(): string {
+    return (this.PUBLIC_URL ?? `http://localhost:${this.PORT}`).replace(/\/+$/, '');
+  }
+
+  get mailOutboxDir(): string {
+    return this.MAIL_OUTBOX_DIR ?? `${this.DATA_DIR}/outbox`;
+  }
+
+  get inviteTtlMs(): number {
+    return parseDuration(this.INVITE_TTL);
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`${variable} ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment; the first bad variable is named in the error. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'SMTP_URL', 'MAIL_OUTBOX_DIR', 'TOKEN_SECRET']);
+  const given: Record<string, string> = {};
+  for (const key of new Set(known)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') given[key] = value;
+  }
+  const config = plainToInstance(AppConfig, given);
+  const [first] = validateSync(config, { forbidUnknownValues: false });
+  if (first) {
+    const reason = first.value === undefined ? 'is required' : Object.values(first.constraints ?? {})[0] ?? 'is invalid';
+    throw new ConfigError(first.property, reason);
+  }
+  return config;
+}

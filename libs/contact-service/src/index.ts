@@ -1,0 +1,2 @@
+export * from './contact.service.js';
+export * from './email-reservations.js';

@@ -1,0 +1,50 @@
+import type { ContactType } from './contact.events.js';
+
+export type ApprovalMethod = 'none' | 'email' | 'admin';
+export const APPROVAL_METHODS: readonly ApprovalMethod[] = ['none', 'email', 'admin'];
+
+export interface AddressInput {
+  firstname?: string | null;
+  lastname?: string | null;
+  company?: string | null;
+  line1?: string | null;
+  line2?: string | null;
+  line3?: string | null;
+  city?: string | null;
+  region?: string | null;
+  countryCode?: string | null;
+  zip?: string | null;
+}
+
+/** Evance accepts a role as its reference, or as an object that may set an expiry or bypass approval. */
+export type AccessRoleInput = string | { reference: string; expires?: string | null; status?: 'active' | 'pending' | null };
+
+/** The contact part of a request, already checked for shape (types, formats, lengths). */
+export interface ContactInput {
+  type: ContactType;
+  firstname?: string | null;
+  lastname?: string | null;
+  email?: string | null;
+  company?: string | null;
+  address?: AddressInput | null;
+  accessRoles?: AccessRoleInput[] | null;
+  tags?: { contact: string[] } | null;
+}
+
+/** The approval method of each role the command names; a reference missing here does not exist. */
+export type RoleCatalogue = ReadonlyMap<string, ApprovalMethod>;
+
+export interface CreateContact {
+  type: 'CreateContact';
+  contactId: string;
+  input: ContactInput;
+  /** bcrypt hash of the password given, computed before `decide` (the domain does no hashing) */
+  passwordHash: string | null;
+  /** a new invite, when the request asked for one */
+  invite: { tokenHash: string; expiresAt: string } | null;
+  /** the id a new primary address gets (a sent `id` is never reused) */
+  addressId: string;
+  catalogue: RoleCatalogue;
+}
+
+export type ContactCommand = CreateContact;

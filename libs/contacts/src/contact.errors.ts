@@ -1,0 +1,33 @@
+/** A refusal of one field: `field` is a JSON pointer into the request (`/contact/email`, `/invite`). */
+export interface FieldError {
+  field: string;
+  code: string;
+  message: string;
+}
+
+/** The command breaks a rule of the domain; nothing is written. */
+export class ContactRejected extends Error {
+  constructor(
+    readonly errors: FieldError[],
+    readonly kind: 'invalid' | 'conflict' = 'invalid',
+  ) {
+    super(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+    this.name = 'ContactRejected';
+  }
+}
+
+export class ContactNotFound extends Error {
+  constructor(readonly contactId: string) {
+    super(`contact ${contactId} does not exist`);
+    this.name = 'ContactNotFound';
+  }
+}
+
+export class ContactAlreadyExists extends Error {
+  constructor(readonly contactId: string) {
+    super(`contact ${contactId} already exists`);
+    this.name = 'ContactAlreadyExists';
+  }
+}
+
+export const fieldError = (field: string, code: string, message: string): FieldError => ({ field, code, message });

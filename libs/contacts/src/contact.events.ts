@@ -1,0 +1,115 @@
+export const CONTACT_TYPES = ['user', 'guest', 'branch', 'recipient'] as const;
+export type ContactType = (typeof CONTACT_TYPES)[number];
+
+export type GrantStatus = 'active' | 'pending';
+export type PendingReason = 'email_verification' | 'admin_approval';
+export type RevokeReason = 'removed' | 'expired' | 'rejected';
+
+export interface AddressData {
+  id: string;
+  /** null: inherited from the contact when shown */
+  firstname: string | null;
+  lastname: string | null;
+  company: string | null;
+  line1: string | null;
+  line2: string | null;
+  line3: string | null;
+  city: string | null;
+  region: string | null;
+  countryCode: string | null;
+  zip: string | null;
+}
+
+export interface ContactCreated {
+  type: 'ContactCreated';
+  data: {
+    contactId: string;
+    contactType: ContactType;
+    firstname: string | null;
+    lastname: string | null;
+    email: string;
+    company: string | null;
+  };
+}
+
+export interface ContactUpdated {
+  type: 'ContactUpdated';
+  data: Partial<Pick<ContactCreated['data'], 'firstname' | 'lastname' | 'email' | 'company'>>;
+}
+
+export interface PasswordSet {
+  type: 'PasswordSet';
+  data: { passwordHash: string };
+}
+
+export interface PrimaryAddressSet {
+  type: 'PrimaryAddressSet';
+  data: { address: AddressData };
+}
+
+export interface TagsSet {
+  type: 'TagsSet';
+  data: { tags: string[] };
+}
+
+export interface RoleGranted {
+  type: 'RoleGranted';
+  data: { reference: string; status: GrantStatus; expires: string | null; pendingReason: PendingReason | null };
+}
+
+export interface RoleActivated {
+  type: 'RoleActivated';
+  data: { reference: string; by: 'admin' | 'email' };
+}
+
+export interface RoleRevoked {
+  type: 'RoleRevoked';
+  data: { reference: string; reason: RevokeReason };
+}
+
+export interface InviteIssued {
+  type: 'InviteIssued';
+  data: { tokenHash: string; expiresAt: string };
+}
+
+export interface InviteSent {
+  type: 'InviteSent';
+  data: { tokenHash: string };
+}
+
+export interface InviteAccepted {
+  type: 'InviteAccepted';
+  data: { tokenHash: string };
+}
+
+export type ContactEvent =
+  | ContactCreated
+  | ContactUpdated
+  | PasswordSet
+  | PrimaryAddressSet
+  | TagsSet
+  | RoleGranted
+  | RoleActivated
+  | RoleRevoked
+  | InviteIssued
+  | InviteSent
+  | InviteAccepted;
+
+export type ContactEventType = ContactEvent['type'];
+
+export const CONTACT_EVENT_TYPES: readonly ContactEventType[] = [
+  'ContactCreated',
+  'ContactUpdated',
+  'PasswordSet',
+  'PrimaryAddressSet',
+  'TagsSet',
+  'RoleGranted',
+  'RoleActivated',
+  'RoleRevoked',
+  'InviteIssued',
+  'InviteSent',
+  'InviteAccepted',
+];
+
+/** An event as it was recorded: its place in the stream and the moment it was written. */
+export type Recorded<E extends ContactEvent = ContactEvent> = E & { version: number; recordedAt: string };

@@ -1,0 +1,108 @@
+import type {
+  AddressData,
+  ContactType,
+  GrantStatus,
+  PendingReason,
+  Recorded,
+} from './contact.events.js';
+
+export interface Grant {
+  reference: string;
+  status: GrantStatus;
+  expires: string | null;
+  pendingReason: PendingReason | null;
+}
+
+export interface Invite {
+  tokenHash: string;
+  expiresAt: string;
+  status: 'pending' | 'sent' | 'accepted';
+}
+
+export interface Contact {
+  id: string;
+  type: ContactType;
+  firstname: string | null;
+  lastname: string | null;
+  email: string;
+  company: string | null;
+  address: AddressData | null;
+  /** keyed by role reference, in the order they were granted */
+  grants: Grant[];
+  tags: string[];
+  passwordHash: string | null;
+  invite: Invite | null;
+  version: number;
+  created: string;
+  updated: string;
+}
+
+/** Before its first event a stream holds no contact. */
+export type ContactState = Contact | null;
+
+export const initialState: ContactState = null;
+
+export function evolve(state: ContactState, event: Recorded): ContactState {
+  if (event.type === 'ContactCreated') {
+    const d = event.data;
+    return {
+      id: d.contactId,
+      type: d.contactType,
+      firstname: d.firstname,
+      lastname: d.lastname,
+      email: d.email,
+      company: d.company,
+      address: null,
+      grants: [],
+      tags: [],
+      passwordHash: null,
+      invite: null,
+      version: event.version,
+      created: event.recordedAt,
+      updated: event.recordedAt,
+    };
+  }
+  if (state === null) return null;
+  const next: Contact = { ...state, version: event.version, updated: event.recordedAt };
+  switch (event.type) {
+    case 'ContactUpdated':
+      return { ...next, ...event.data };
+    case 'PasswordSet':
+      return { ...next, passwordHash: event.data.passwordHash };
+    case 'PrimaryAddressSet':
+      return { ...next, address: event.data.address };
+    case 'TagsSet':
+      return { ...next, tags: event.data.tags };
+    case 'RoleGranted':
+      return { ...next, grants: [...state.grants.filter((g) => g.reference !== event.data.reference), { ...event.data }] };
+    case 'RoleActivated':
+      return {
+        ...next,
+        grants: state.grants.map((g) =>
+          g.reference === event.data.reference ? { ...g, status: 'active', pendingReason: null } : g,
+        ),
+      };
+    case 'RoleRevoked':
+      return { ...next, grants: state.grants.filter((g) => g.reference !== event.data.reference) };
+    case 'InviteIssued':
+      return { ...next, invite: { tokenHash: event.data.tokenHash, expiresAt: event.data.expiresAt, status: 'pending' } };
+    case 'InviteSent':
+      return state.invite?.tokenHash === event.data.tokenHash
+        ? { ...next, invite: { ...state.invite, status: 'sent' } }
+        : next;
+    case 'InviteAccepted':
+      return state.invite?.tokenHash === event.data.tokenHash
+        ? { ...next, invite: { ...state.invite, status: 'accepted' } }
+        : next;
+    default: {
+      const unhandled: never = event;
+      throw new Error(`unhandled event ${(unhandled as { type: string }).type}`);
+    }
+  }
+}
+
+export function fold(events: Iterable<Recorded>, state: ContactState = initialState): ContactState {
+  let current = state;
+  for (const event of events) current = evolve(current, event);
+  return current;
+}

@@ -1,0 +1,180 @@
+/**
+ * Test data for the contacts domain: factories with partial overrides and a given/when/then
+ * helper over `decide`. Used by the specs only; nothing in the domain imports it.
+ */
+import type {
+  AddressInput,
+  ApprovalMethod,
+  ContactCommand,
+  ContactInput,
+  CreateContact,
+  RoleCatalogue,
+} from '../contact.commands.js';
+import { decide } from '../contact.decide.js';
+import { ContactRejected, type FieldError } from '../contact.errors.js';
+import type { ContactCreated, ContactEvent, Recorded } from '../contact.events.js';
+import { fold, type Contact } from '../contact.state.js';
+
+export const aContactId = '3f1c2a9e-5b7d-4e8f-9a01-23456789abcd';
+export const anAddressId = '7d2e4f60-1a2b-4c3d-8e9f-0123456789ab';
+export const aPasswordHash = '$2b$04$abcdefghijklmnopqrstuu0123456789ABCDEFGHIJKLMNOPQRSTU';
+/** When the recorded events of a history were written, as the event store returns it. */
+export const aRecordedAt = '2026-01-10T09:00:00.000Z';
+
+export const aUser = (overrides: Partial<ContactInput> = {}): ContactInput => ({
+  type: 'user',
+  firstname: 'Bob',
+  lastname: 'Bobsworth',
+  email: 'bob@example.com',
+  ...overrides,
+});
+
+export const aGuest = (overrides: Partial<ContactInput> = {}): ContactInput => ({
+  type: 'guest',
+  firstname: 'Gail',
+  lastname: 'Guest',
+  email: 'gail@example.com',
+  ...overrides,
+});
+
+export const aBranch = (overrides: Partial<ContactInput> = {}): ContactInput => ({
+  type: 'branch',
+  company: 'Bobsworth Ipswich',
+  email: 'ipswich@example.com',
+  ...overrides,
+});
+
+export const aRecipient = (overrides: Partial<ContactInput> = {}): ContactInput => ({
+  type: 'recipient',
+  email: 'reader@example.com',
+  ...overrides,
+});
+
+export const anAddress = (overrides: Partial<AddressInput> = {}): AddressInput => ({
+  line1: '2 Sorrel Horse Mews',
+  line2: 'Grimwade Street',
+  city: 'Ipswich',
+  region: 'Suffolk',
+  countryCode: 'GB',
+  zip: 'IP4 1LN',
+  ...overrides,
+});
+
+/** Roles by reference with their approval method; the default holds one role of each method. */
+export const aCatalogue = (
+  roles: Record<string, ApprovalMethod> = { customer: 'none', newsletter: 'email', 'trade-account': 'admin' },
+): RoleCatalogue => new Map(Object.entries(roles));
+
+export const anInvite = (overrides: Partial<NonNullable<CreateContact['invite']>> = {}): NonNullable<CreateContact['invite']> => ({
+  tokenHash: 'c0ffee-invite-token-hash',
+  expiresAt: '2026-01-22T10:00:00+00:00',
+  ...overrides,
+});
+
+/** A create as the service hands it to `decide`: a user comes with a hashed password unless overridden. */
+export const aCreateCommand = (
+  input: ContactInput = aUser(),
+  overrides: Partial<Omit<CreateContact, 'type' | 'input'>> = {},
+): CreateContact => ({
+  type: 'CreateContact',
+  contactId: aContactId,
+  input,
+  passwordHash: input.type === 'user' ? aPasswordHash : null,
+  invite: null,
+  addressId: anAddressId,
+  catalogue: aCatalogue(),
+  ...overrides,
+});
+
+export const aContactCreated = (overrides: Partial<ContactCreated['data']> = {}): ContactCreated => ({
+  type: 'ContactCreated',
+  data: {
+    contactId: aContactId,
+    contactType: 'user',
+    firstname: 'Bob',
+    lastname: 'Bobsworth',
+    email: 'bob@example.com',
+    company: null,
+    ...overrides,
+  },
+});
+
+/** Events as the store returns them: versions from `from` on, all written at `at` unless given per event. */
+export const recorded = (
+  events: ContactEvent[],
+  { from = 1, at = aRecordedAt }: { from?: number; at?: string | string[] } = {},
+): Recorded[] =>
+  events.map((event, i) => ({
+    ...event,
+    version: from + i,
+    recordedAt: typeof at === 'string' ? at : (at[i] ?? aRecordedAt),
+  }));
+
+/** The state a history of events folds into; fails the test when it holds no contact. */
+export const aContactFrom = (...events: ContactEvent[]): Contact => {
+  const state = fold(recorded(events));
+  if (state === null) throw new Error('the history holds no contact (does it start with ContactCreated?)');
+  return state;
+};
+
+export const aContact = (overrides: Partial<Contact> = {}): Contact => ({
+  id: aContactId,
+  type: 'user',
+  firstname: 'Bob',
+  lastname: 'Bobsworth',
+  email: 'bob@example.com',
+  company: null,
+  address: null,
+  grants: [],
+  tags: [],
+  passwordHash: null,
+  invite: null,
+  version: 1,
+  created: aRecordedAt,
+  updated: aRecordedAt,
+  ...overrides,
+});
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+export interface Outcome {
+  /** `decide` returns exactly these events. */
+  then(expected: ContactEvent[]): void;
+  /** `decide` refuses with exactly these problems, in this order. */
+  thenRejected(expected: Array<Pick<FieldError, 'field' | 'code'>>): void;
+  /** `decide` throws this kind of error. */
+  thenThrows(expected: ErrorClass): void;
+}
+
+/**
+ * Given/when/then over `decide`, Emmett-style:
+ * `given(aContactCreated()).when(aCreateCommand(), now).thenThrows(ContactAlreadyExists)`.
+ */
+export const given = (...history: ContactEvent[]) => ({
+  when(command: ContactCommand, now: Date): Outcome {
+    const state = fold(recorded(history));
+    const run = (): ContactEvent[] => decide(command, state, now);
+    const failure = (): unknown => {
+      try {
+        run();
+      } catch (error) {
+        return error;
+      }
+      throw new Error('expected decide to throw, but it returned events');
+    };
+    return {
+      then(expected) {
+        expect(run()).toEqual(expected);
+      },
+      thenRejected(expected) {
+        const error = failure();
+        expect(error).toBeInstanceOf(ContactRejected);
+        const problems = (error as ContactRejected).errors.map(({ field, code }) => ({ field, code }));
+        expect(problems).toEqual(expected);
+      },
+      thenThrows(expected) {
+        expect(failure()).toBeInstanceOf(expected);
+      },
+    };
+  },
+});

@@ -1,0 +1,22 @@
+import pg from 'pg';
+import { isPgError, PgError } from './database.js';
+
+/** Creates the database named in `url` when it does not exist yet (DESIGN §4). */
+export async function createDatabaseIfMissing(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, '')) || 'postgres';
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount === 0) {
+      await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`).catch((error: unknown) => {
+        if (!isPgError(error, PgError.duplicateDatabase)) throw error;
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}

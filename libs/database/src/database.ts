@@ -1,0 +1,74 @@
+import pg from 'pg';
+
+/** What a statement runs on: the pool (autocommit) or a client inside a transaction. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+export type Tx = Queryable;
+
+// bigint columns (positions, counts) arrive as strings; they may exceed 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+
+export interface DatabaseOptions {
+  url: string;
+  max?: number;
+  applicationName?: string;
+}
+
+/**
+ * The Postgres pool every query goes through. Sessions refuse to sit idle inside a transaction
+ * (DESIGN §3.3): a stuck append must not hold back every reader of the log.
+ */
+export class Database implements Queryable {
+  readonly pool: pg.Pool;
+
+  constructor(options: DatabaseOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.max ?? 20,
+      application_name: options.applicationName ?? 'contacts',
+      options: '-c idle_in_transaction_session_timeout=10000 -c statement_timeout=30000',
+    });
+    // An idle client that loses its server connection must not crash the process.
+    this.pool.on('error', () => undefined);
+  }
+
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>(text, values);
+  }
+
+  async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.pool.ended) await this.pool.end();
+  }
+
+  /** Called by Nest when the application that holds this pool shuts down. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Postgres error codes the service reacts to. */
+export const PgError = {
+  uniqueViolation: '23505',
+  duplicateDatabase: '42P04',
+} as const;
+
+export function isPgError(error: unknown, code: string): error is pg.DatabaseError {
+  return error instanceof Error && (error as { code?: unknown }).code === code;
+}

@@ -1,0 +1,3 @@
+export * from './create-database.js';
+export * from './database.js';
+export * from './migrate.js';

@@ -1,0 +1,36 @@
+import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { createDatabaseIfMissing } from './create-database.js';
+import { InitialSchema1732400000000 } from './migrations/1732400000000-initial-schema.js';
+
+export const MIGRATIONS = [InitialSchema1732400000000];
+
+/** Any fixed number: migrating processes queue on it so two never run migrations at once. */
+const MIGRATION_LOCK = 7_104_221;
+
+/** Creates the database if needed and applies pending migrations (DESIGN §3.10: schema only from migrations). */
+export async function migrate(url: string): Promise<string[]> {
+  await createDatabaseIfMissing(url);
+  const lock = new pg.Client({ connectionString: url });
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    const source = new DataSource({
+      type: 'postgres',
+      url,
+      migrations: MIGRATIONS,
+      migrationsTableName: 'migrations',
+      synchronize: false,
+      logging: false,
+    });
+    await source.initialize();
+    try {
+      const applied = await source.runMigrations({ transaction: 'each' });
+      return applied.map((m) => m.name);
+    } finally {
+      await source.destroy();
+    }
+  } finally {
+    await lock.end();
+  }
+}

@@ -1,0 +1,126 @@
+import { isPgError, PgError, type Queryable } from '@app/database';
+import { eventHash } from './event-hash.js';
+import {
+  ConcurrencyError,
+  EMPTY_STREAM,
+  type EventMetadata,
+  type LogCheckpoint,
+  type NewEvent,
+  type StoredEvent,
+  type StreamHead,
+} from './event.types.js';
+
+interface EventRow {
+  position: string;
+  stream_id: string;
+  stream_version: number;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+  recorded_at: Date;
+  transaction_id: string;
+  hash: string;
+}
+
+const COLUMNS = 'position, stream_id, stream_version, type, data, metadata, recorded_at, transaction_id::text, hash';
+
+function toStored(row: EventRow): StoredEvent {
+  return {
+    position: row.position,
+    streamId: row.stream_id,
+    version: row.stream_version,
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at.toISOString(),
+    transactionId: row.transaction_id,
+    hash: row.hash,
+  };
+}
+
+export interface Stream {
+  events: StoredEvent[];
+  head: StreamHead;
+}
+
+export interface AppendOptions {
+  metadata: EventMetadata;
+  recordedAt: Date;
+}
+
+/** The Postgres event store (DESIGN §3.2–3.3): append with an expected version, read a stream, read the log. */
+export class EventStore {
+  constructor(private readonly db: Queryable) {}
+
+  async readStream(streamId: string, on: Queryable = this.db): Promise<Stream> {
+    const { rows } = await on.query<EventRow>(
+      `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version`,
+      [streamId],
+    );
+    const events = rows.map(toStored);
+    const last = events.at(-1);
+    return { events, head: last ? { version: last.version, hash: last.hash } : EMPTY_STREAM };
+  }
+
+  /**
+   * Appends after `head`; a writer that raced past it makes the unique (stream_id, stream_version)
+   * index refuse the insert, which surfaces as a ConcurrencyError. Run it inside the caller's
+   * transaction so reservations and projections commit with the events or not at all.
+   */
+  async append(tx: Queryable, streamId: string, head: StreamHead, events: NewEvent[], options: AppendOptions): Promise<StoredEvent[]> {
+    if (events.length === 0) return [];
+    const recordedAt = options.recordedAt.toISOString();
+    let previous = head.hash;
+    const rows = events.map((event, i) => {
+      const version = head.version + i + 1;
+      const hash = eventHash(previous, { streamId, version, type: event.type, data: event.data, metadata: options.metadata, recordedAt });
+      previous = hash;
+      return { version, type: event.type, data: event.data, hash };
+    });
+    try {
+      const result = await tx.query<{ position: string; transaction_id: string }>(
+        `INSERT INTO events (stream_id, stream_version, type, data, metadata, recorded_at, hash)
+         SELECT $1, r.version, r.type, r.data, $3, $4, r.hash
+         FROM jsonb_to_recordset($2::jsonb) AS r(version int, type text, data jsonb, hash text)
+         ORDER BY r.version
+         RETURNING position, transaction_id::text`,
+        [streamId, JSON.stringify(rows), JSON.stringify(options.metadata), recordedAt],
+      );
+      return rows.map((row, i) => ({
+        position: result.rows[i]?.position ?? '',
+        streamId,
+        version: row.version,
+        type: row.type,
+        data: row.data as Record<string, unknown>,
+        metadata: options.metadata,
+        recordedAt,
+        transactionId: result.rows[i]?.transaction_id ?? '',
+        hash: row.hash,
+      }));
+    } catch (error) {
+      if (isPgError(error, PgError.uniqueViolation)) throw new ConcurrencyError(streamId, head.version);
+      throw error;
+    }
+  }
+
+  /**
+   * The whole log in commit order after `after` (DESIGN §3.3). Only transactions older than every
+   * one still running are visible, so an event whose transaction commits late can never be passed
+   * over: until it commits, nothing after it is handed out either.
+   */
+  async readAll(after: LogCheckpoint | null, limit = 1000, on: Queryable = this.db): Promise<StoredEvent[]> {
+    const { rows } = await on.query<EventRow>(
+      `SELECT ${COLUMNS} FROM events
+       WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+         AND (transaction_id, position) > ($1::xid8, $2::bigint)
+       ORDER BY transaction_id, position
+       LIMIT $3`,
+      [after?.transactionId ?? '0', after?.position ?? '0', limit],
+    );
+    return rows.map(toStored);
+  }
+}
+
+export function checkpointOf(event: StoredEvent): LogCheckpoint {
+  return { transactionId: event.transactionId, position: event.position };
+}

@@ -1,0 +1,68 @@
+import {
+  CONTACT_EVENT_TYPES,
+  fold,
+  normalizeEmail,
+  toContactView,
+  type ContactEventType,
+  type ContactState,
+  type ContactView,
+  type Recorded,
+} from '@app/contacts';
+import type { Queryable } from '@app/database';
+import type { StoredEvent } from '@app/event-store';
+
+/** The row of the `contacts` read table a contact's state projects to. */
+export interface ContactRow {
+  id: string;
+  type: string;
+  email: string;
+  tags: string[];
+  version: number;
+  created: string;
+  view: ContactView;
+}
+
+/**
+ * The `contacts` read table. It folds a contact's events with the domain's own `evolve`, so the
+ * table, the write side and an `asOf` read can never disagree on what the events mean. The same
+ * code runs inline in the append transaction and in a rebuild from the log.
+ */
+export const contactsProjection = {
+  table: 'contacts',
+  handles: CONTACT_EVENT_TYPES satisfies readonly ContactEventType[],
+
+  toRow(state: ContactState): ContactRow | null {
+    if (state === null) return null;
+    return {
+      id: state.id,
+      type: state.type,
+      email: normalizeEmail(state.email),
+      tags: state.tags,
+      version: state.version,
+      created: state.created,
+      view: toContactView(state),
+    };
+  },
+
+  fromEvents(events: StoredEvent[]): ContactRow | null {
+    return this.toRow(fold(events.map(asRecorded)));
+  },
+
+  /** Writes the row unless the table already holds a later version of it. */
+  async save(tx: Queryable, row: ContactRow): Promise<void> {
+    await tx.query(
+      `INSERT INTO contacts (id, type, email, tags, version, created, view)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (id) DO UPDATE SET
+         type = EXCLUDED.type, email = EXCLUDED.email, tags = EXCLUDED.tags,
+         version = EXCLUDED.version, view = EXCLUDED.view
+       WHERE contacts.version < EXCLUDED.version`,
+      [row.id, row.type, row.email, row.tags, row.version, row.created, JSON.stringify(row.view)],
+    );
+  },
+};
+
+/** Events of a contact stream as the domain reads them. */
+export function asRecorded(event: StoredEvent): Recorded {
+  return { type: event.type, data: event.data, version: event.version, recordedAt: event.recordedAt } as Recorded;
+}

@@ -1,0 +1,2 @@
+export * from './contacts.projection.js';
+export * from './contacts.queries.js';
