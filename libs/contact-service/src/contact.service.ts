@@ -99,7 +99,7 @@ export class ContactService {
     const token = randomBytes(32).toString('base64url');
     return {
       tokenHash: createHash('sha256').update(token).digest('hex'),
-      expiresAt: formatAtom(new Date(now.getTime() + this.options.inviteTtlMs)),
+      expiresAt: formatAtom(new Date(now.getTime() + this.options.inviteTtlMs), 'seconds'),
     };
   }
 }

@@ -58,7 +58,8 @@ function offsetMinutes(offset: string): number {
  * Dates leave the service in ATOM format, in UTC: `2026-01-31T12:00:00+00:00`. Milliseconds are
  * kept when there are any, so an instant (an expiry) is never moved earlier by formatting.
  */
-export function formatAtom(date: Date | string): string {
+export function formatAtom(date: Date | string, precision: 'exact' | 'seconds' = 'exact'): string {
   const d = typeof date === 'string' ? new Date(date) : date;
-  return d.toISOString().replace(/(\.000)?Z$/, '+00:00');
+  const iso = d.toISOString();
+  return precision === 'seconds' ? iso.replace(/\.\d{3}Z$/, '+00:00') : iso.replace(/(\.000)?Z$/, '+00:00');
 }

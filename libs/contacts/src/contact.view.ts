@@ -80,8 +80,8 @@ export function toContactView(contact: Contact): ContactView {
     hasPassword: contact.passwordHash !== null,
     invite: contact.invite && { status: contact.invite.status, expiresAt: contact.invite.expiresAt },
     version: contact.version,
-    created: formatAtom(contact.created),
-    updated: formatAtom(contact.updated),
+    created: formatAtom(contact.created, 'seconds'),
+    updated: formatAtom(contact.updated, 'seconds'),
   };
 }
 

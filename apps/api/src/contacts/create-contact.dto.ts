@@ -93,6 +93,7 @@ export class ContactDto {
   @IsString()
   @MaxLength(254)
   @IsEmail({}, { message: 'email must be an email address' })
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
   email?: string | null;
 
   // Length and markup are domain rules (checked in the domain, with their own codes).

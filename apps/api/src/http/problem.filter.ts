@@ -15,6 +15,15 @@ const FASTIFY_ERRORS: Record<string, [number, string, string]> = {
   FST_ERR_CTP_INVALID_TYPE: [415, 'unsupported_media_type', 'the Content-Type header is not valid'],
 };
 
+/** Refusals Nest and Fastify raise as plain HTTP exceptions. */
+const HTTP_STATUSES: Record<number, [string, string]> = {
+  400: ['bad_request', 'the request is malformed'],
+  404: ['not_found', 'no such route'],
+  405: ['method_not_allowed', 'this route does not take that method'],
+  413: ['body_too_large', 'the body is larger than 1 MiB'],
+  415: ['unsupported_media_type', 'send the body as application/json'],
+};
+
 /** Turns whatever a request threw into a problem document; only the unforeseen is a 500, and it is logged. */
 export function toProblem(error: unknown): { problem: Problem; headers: Record<string, string> } {
   if (error instanceof ProblemException) return { problem: error.problem, headers: error.headers };
@@ -44,8 +53,11 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
-    const slug = status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : 'http_error';
-    return { problem: problem(status, slug, status === 404 ? 'no such route' : error.message), headers: {} };
+    if (status === 400 && /JSON/i.test(error.message)) {
+      return { problem: problem(400, 'malformed_json', 'the body is not valid JSON, or it uses a __proto__ or constructor key'), headers: {} };
+    }
+    const [slug, detail] = HTTP_STATUSES[status] ?? ['http_error', error.message];
+    return { problem: problem(status, slug, detail), headers: {} };
   }
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {

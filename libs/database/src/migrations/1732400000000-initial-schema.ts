@@ -43,7 +43,8 @@ export class InitialSchema1732400000000 implements MigrationInterface {
       )`);
     await db.query(`CREATE INDEX email_reservations_contact ON email_reservations (contact_id)`);
 
-    // Read table: the contact as the API shows it, plus the columns the list filters on.
+    // Read table: the contact as the API shows it, plus the columns the list filters on. `view` is
+    // json, not jsonb: it is only ever returned whole, and json keeps the field order clients see.
     await db.query(`
       CREATE TABLE contacts (
         id uuid PRIMARY KEY,
@@ -52,7 +53,7 @@ export class InitialSchema1732400000000 implements MigrationInterface {
         tags text[] NOT NULL DEFAULT '{}',
         version int NOT NULL,
         created timestamptz NOT NULL,
-        view jsonb NOT NULL
+        view json NOT NULL
       )`);
     await db.query(`CREATE INDEX contacts_email ON contacts (email)`);
     await db.query(`CREATE INDEX contacts_type_created ON contacts (type, created, id)`);

@@ -1,0 +1,59 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { LoggerModule } from 'nestjs-pino';
+import { ClientStore } from '@app/auth';
+import { AppConfig, Clock } from '@app/config';
+import { ContactService } from '@app/contact-service';
+import { Database } from '@app/database';
+import { EventStore } from '@app/event-store';
+import { ContactQueries } from '@app/projections';
+import { RoleCatalogue } from '@app/roles';
+import { AuthGuard } from './auth/auth.guard.js';
+import { OAuthController } from './auth/oauth.controller.js';
+import { TokenService } from './auth/token.service.js';
+import { ContactsController } from './contacts/contacts.controller.js';
+import { HealthController } from './health/health.controller.js';
+import { ProblemFilter } from './http/problem.filter.js';
+import { loggerOptions } from './http/logging.js';
+import { RolesController } from './roles/roles.controller.js';
+
+export interface ApiDependencies {
+  config: AppConfig;
+  clock: Clock;
+  database: Database;
+  tokenSecret: string;
+}
+
+/** The HTTP application: every dependency is built once here from the validated config. */
+@Module({})
+export class ApiModule {
+  static forRoot({ config, clock, database, tokenSecret }: ApiDependencies): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [
+        JwtModule.register({ secret: tokenSecret, signOptions: { algorithm: 'HS256' } }),
+        LoggerModule.forRoot(loggerOptions(config)),
+      ],
+      controllers: [OAuthController, ContactsController, RolesController, HealthController],
+      providers: [
+        { provide: AppConfig, useValue: config },
+        { provide: Clock, useValue: clock },
+        { provide: Database, useValue: database },
+        { provide: EventStore, useFactory: (db: Database) => new EventStore(db), inject: [Database] },
+        { provide: RoleCatalogue, useFactory: (db: Database) => new RoleCatalogue(db), inject: [Database] },
+        { provide: ClientStore, useFactory: (db: Database) => new ClientStore(db), inject: [Database] },
+        { provide: ContactQueries, useFactory: (db: Database) => new ContactQueries(db), inject: [Database] },
+        {
+          provide: ContactService,
+          useFactory: (db: Database, store: EventStore, roles: RoleCatalogue) =>
+            new ContactService(db, store, roles, clock, { bcryptCost: config.BCRYPT_COST, inviteTtlMs: config.inviteTtlMs }),
+          inject: [Database, EventStore, RoleCatalogue],
+        },
+        TokenService,
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,62 @@
+import type { IncomingMessage } from 'node:http';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { Logger } from '@nestjs/common';
+import { tokenSecret } from '@app/auth';
+import { SystemClock, type AppConfig, type Clock } from '@app/config';
+import { Database } from '@app/database';
+import { ApiModule } from './api.module.js';
+import { requestIdOf } from './http/logging.js';
+import { sendProblem } from './http/problem.filter.js';
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface ApiOptions {
+  clock?: Clock;
+  /** false in tests that want quiet output */
+  logs?: boolean;
+}
+
+/** Builds the HTTP application, ready to `listen` (or to `inject` in tests). */
+export async function createApi(config: AppConfig, options: ApiOptions = {}): Promise<NestFastifyApplication> {
+  const database = new Database({ url: config.DATABASE_URL, applicationName: 'contacts-api' });
+  const secret = await tokenSecret(database, config.TOKEN_SECRET);
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT,
+    genReqId: (request: IncomingMessage) => {
+      const id = requestIdOf(request);
+      // pino-http reads it from here, so the request log and the events share one id.
+      (request as typeof request & { id?: string }).id = id;
+      return id;
+    },
+    // secure-json-parse: a body with __proto__ or constructor.prototype is refused, never merged.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    ApiModule.forRoot({ config, clock: options.clock ?? new SystemClock(), database, tokenSecret: secret }),
+    adapter,
+    { bufferLogs: true, logger: options.logs === false ? false : undefined },
+  );
+  if (options.logs !== false) app.useLogger(app.get(PinoLogger));
+  app.enableShutdownHooks();
+
+  const fastify = app.getHttpAdapter().getInstance();
+  const logger = new Logger('Http');
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    void reply.header('x-request-id', request.id);
+    return payload;
+  });
+  // The API speaks JSON only; /oauth/token also takes a form (RFC 6749).
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (request.method !== 'POST' || !request.url.startsWith('/api/')) return;
+    const type = request.headers['content-type'] ?? '';
+    if (!/^application\/json\s*(;|$)/i.test(type)) {
+      sendProblem(reply, { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }, logger);
+      return reply;
+    }
+  });
+  await app.init();
+  return app;
+}

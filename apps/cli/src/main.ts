@@ -1,0 +1,85 @@
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { ClientStore, isScope, SCOPES } from '@app/auth';
+import { APPROVAL_METHODS, type ApprovalMethod } from '@app/contacts';
+import { ConfigError, loadConfig, type AppConfig } from '@app/config';
+import { Database, migrate } from '@app/database';
+import { RoleCatalogue, RoleExists } from '@app/roles';
+import { createApi } from '../../api/src/bootstrap.js';
+import { createWorker } from '../../worker/src/bootstrap.js';
+
+const USAGE = `usage: npm run cli -- <command>
+  migrate                                   create the database if missing and apply migrations
+  clients:create --name N --scopes a,b      register an OAuth2 client; prints {"client_id","client_secret","scopes"}
+  roles:create --reference R --title T --approval none|email|admin
+                                            add an access role to the catalogue
+  start                                     migrate, then run the API and the worker in this process
+scopes: ${SCOPES.join(', ')}`;
+
+class UsageError extends Error {}
+
+async function withDatabase<T>(config: AppConfig, work: (db: Database) => Promise<T>): Promise<T> {
+  const db = new Database({ url: config.DATABASE_URL, applicationName: 'contacts-cli', max: 2 });
+  try {
+    return await work(db);
+  } finally {
+    await db.close();
+  }
+}
+
+async function run(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: { name: { type: 'string' }, scopes: { type: 'string' }, reference: { type: 'string' }, title: { type: 'string' }, approval: { type: 'string' } },
+    strict: true,
+  });
+  if (command === undefined || command === 'help' || command === '--help') {
+    console.log(USAGE);
+    return;
+  }
+  const config = loadConfig();
+  switch (command) {
+    case 'migrate': {
+      const applied = await migrate(config.DATABASE_URL);
+      console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'schema is up to date');
+      return;
+    }
+    case 'clients:create': {
+      const scopes = (values.scopes ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      if (!values.name || scopes.length === 0) throw new UsageError('clients:create needs --name and --scopes');
+      const unknown = scopes.filter((s) => !isScope(s));
+      if (unknown.length > 0) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
+      const client = await withDatabase(config, (db) => new ClientStore(db).create(values.name!, scopes.filter(isScope)));
+      console.log(JSON.stringify(client));
+      return;
+    }
+    case 'roles:create': {
+      const approval = values.approval ?? 'none';
+      if (!values.reference || !values.title) throw new UsageError('roles:create needs --reference and --title');
+      if (!APPROVAL_METHODS.includes(approval as ApprovalMethod)) throw new UsageError('--approval must be none, email or admin');
+      const role = await withDatabase(config, (db) =>
+        new RoleCatalogue(db).create({ reference: values.reference!, title: values.title!, approvalMethod: approval as ApprovalMethod }),
+      );
+      console.log(JSON.stringify(role));
+      return;
+    }
+    case 'start': {
+      await migrate(config.DATABASE_URL);
+      const api = await createApi(config);
+      await createWorker(config);
+      await api.listen({ port: config.PORT, host: config.HOST });
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+run(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(`configuration: ${error.message}`);
+  else if (error instanceof UsageError) console.error(`${error.message}\n\n${USAGE}`);
+  else if (error instanceof RoleExists) console.error(error.message);
+  else console.error(error);
+  process.exit(1);
+});
