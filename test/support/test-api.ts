@@ -43,7 +43,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
   });
   const clock = options.clock ?? new FixedClock(new Date('2026-01-15T10:00:00Z'));
   const app = await createApi(config, { clock, logs: false });
-  const http = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  const http = app.getHttpAdapter().getInstance();
   await http.ready();
   const clients = new ClientStore(database.db);
   return {
