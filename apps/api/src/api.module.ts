@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
@@ -32,7 +33,9 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [
-        JwtModule.register({ secret: tokenSecret, signOptions: { algorithm: 'HS256' } }),
+        // A KeyObject, not the string: given a string, jsonwebtoken first tries (and fails) to parse
+        // it as a PEM public key on every verify, which cost ~0.8 ms of event-loop time a request.
+        JwtModule.register({ secret: createSecretKey(Buffer.from(tokenSecret)), signOptions: { algorithm: 'HS256' } }),
         LoggerModule.forRoot(loggerOptions(config)),
       ],
       controllers: [OAuthController, ContactsController, RolesController, HealthController],

@@ -13,7 +13,9 @@ export async function createDatabaseIfMissing(url: string): Promise<void> {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount === 0) {
       await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`).catch((error: unknown) => {
-        if (!isPgError(error, PgError.duplicateDatabase)) throw error;
+        // A concurrent CREATE DATABASE of the same name fails on pg_database's unique index
+        // (23505), not with duplicate_database: either way another process made it.
+        if (!isPgError(error, PgError.duplicateDatabase) && !isPgError(error, PgError.uniqueViolation)) throw error;
       });
     }
   } finally {

@@ -1,8 +1,11 @@
 import pg from 'pg';
 
-/** What a statement runs on: the pool (autocommit) or a client inside a transaction. */
+/**
+ * What a statement runs on: the pool (autocommit) or a client inside a transaction. A hot statement
+ * may pass `{ name, text, values }`: each connection then parses and plans it once, not per call.
+ */
 export interface Queryable {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
 export type Tx = Queryable;
@@ -34,7 +37,7 @@ export class Database implements Queryable {
     this.pool.on('error', () => undefined);
   }
 
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult<R>> {
     return this.pool.query<R>(text, values);
   }
 

@@ -78,14 +78,19 @@ export class EventStore {
       return { version, type: event.type, data: event.data, hash };
     });
     try {
-      const result = await tx.query<{ position: string; transaction_id: string }>(
-        `INSERT INTO events (stream_id, stream_version, type, data, metadata, recorded_at, hash)
+      // Named: prepared once per connection (the hot path of every write).
+      const result = await tx.query<{ position: string; transaction_id: string }>({
+        name: 'events_append',
+        text: `INSERT INTO events (stream_id, stream_version, type, data, metadata, recorded_at, hash)
          SELECT $1, r.version, r.type, r.data, $3, $4, r.hash
          FROM jsonb_to_recordset($2::jsonb) AS r(version int, type text, data jsonb, hash text)
+         -- the head must exist: an expected version beyond the stream would leave a gap
+         WHERE $5::int = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND stream_version = $5)
          ORDER BY r.version
          RETURNING position, transaction_id::text`,
-        [streamId, JSON.stringify(rows), JSON.stringify(options.metadata), recordedAt],
-      );
+        values: [streamId, JSON.stringify(rows), JSON.stringify(options.metadata), recordedAt, head.version],
+      });
+      if (result.rows.length !== rows.length) throw new ConcurrencyError(streamId, head.version);
       return rows.map((row, i) => ({
         position: result.rows[i]?.position ?? '',
         streamId,

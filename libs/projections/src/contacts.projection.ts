@@ -50,15 +50,16 @@ export const contactsProjection = {
 
   /** Writes the row unless the table already holds a later version of it. */
   async save(tx: Queryable, row: ContactRow): Promise<void> {
-    await tx.query(
-      `INSERT INTO contacts (id, type, email, tags, version, created, view)
+    await tx.query({
+      name: 'contacts_save',
+      text: `INSERT INTO contacts (id, type, email, tags, version, created, view)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (id) DO UPDATE SET
          type = EXCLUDED.type, email = EXCLUDED.email, tags = EXCLUDED.tags,
          version = EXCLUDED.version, view = EXCLUDED.view
        WHERE contacts.version < EXCLUDED.version`,
-      [row.id, row.type, row.email, row.tags, row.version, row.created, JSON.stringify(row.view)],
-    );
+      values: [row.id, row.type, row.email, row.tags, row.version, row.created, JSON.stringify(row.view)],
+    });
   },
 };
 

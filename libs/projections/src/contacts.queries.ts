@@ -19,7 +19,7 @@ export class ContactQueries {
   constructor(private readonly db: Queryable) {}
 
   async byId(id: string, now: Date): Promise<ContactView | null> {
-    const { rows } = await this.db.query<{ view: ContactView }>('SELECT view FROM contacts WHERE id = $1', [id]);
+    const { rows } = await this.db.query<{ view: ContactView }>({ name: 'contacts_by_id', text: 'SELECT view FROM contacts WHERE id = $1', values: [id] });
     const row = rows[0];
     return row ? atMoment(row.view, now) : null;
   }

@@ -1,6 +1,7 @@
 import { Body, Controller, Header, HttpCode, Inject, Post } from '@nestjs/common';
 import { ClientStore, isScope, type Scope } from '@app/auth';
 import { problem, ProblemException } from '../http/problem.js';
+import { expandScopes } from './scopes.decorator.js';
 import { TOKEN_TTL_SECONDS, TokenService } from './token.service.js';
 
 interface TokenRequest {
@@ -42,7 +43,9 @@ export class OAuthController {
     if (request.scope !== undefined) {
       if (typeof request.scope !== 'string') throw oauthError(400, 'invalid_scope', 'scope must be a space-separated string');
       const asked = request.scope.split(/\s+/).filter(Boolean);
-      const refused = asked.filter((s) => !isScope(s) || !client.scopes.includes(s));
+      // A client may narrow to a read-only twin of a scope it holds (contacts -> contacts.readonly).
+      const allowed = expandScopes(client.scopes);
+      const refused = asked.filter((s) => !isScope(s) || !allowed.has(s));
       if (refused.length > 0) throw oauthError(400, 'invalid_scope', `not granted to this client: ${refused.join(' ')}`);
       scopes = asked as Scope[];
     }

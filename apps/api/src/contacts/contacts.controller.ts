@@ -8,7 +8,7 @@ import type { AuthenticatedRequest } from '../auth/auth.guard.js';
 import { RequireScopes } from '../auth/scopes.decorator.js';
 import { problem, ProblemException } from '../http/problem.js';
 import { metadataOf } from '../http/request-metadata.js';
-import { validateBody, validateObject } from '../http/validation.js';
+import { validateBody, validateQuery } from '../http/validation.js';
 import { CreateContactRequest } from './create-contact.dto.js';
 import { ListContactsQuery } from './list-contacts.query.js';
 
@@ -39,7 +39,7 @@ export class ContactsController {
   @Get('contacts.json')
   @RequireScopes('contacts.readonly')
   async list(@Query() query: Record<string, unknown>): Promise<ContactPage> {
-    const filter = await validateObject(ListContactsQuery, query, '/query');
+    const filter = await validateQuery(ListContactsQuery, query);
     return this.queries.list(
       { email: filter.email, type: filter.type, tag: filter.tag, page: filter.page ?? 1, limit: filter.limit ?? 20 },
       this.clock.now(),

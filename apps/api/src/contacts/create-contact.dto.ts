@@ -12,7 +12,6 @@ import {
   IsString,
   Matches,
   MaxLength,
-  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { CONTACT_TYPES, type AccessRoleInput, type ContactInput, type ContactType } from '@app/contacts';
@@ -43,6 +42,9 @@ export class AddressDto {
 }
 
 export class TagsDto {
+  /** Evance: an object whose only property is `contact`; anything else in it is a bad tags value. */
+  static readonly unknownFieldCode = 'invalid_tags';
+
   @IsDefined({ message: 'tags must be {"contact": [...]}', ...tags })
   @IsArray(tags)
   @ArrayMaxSize(100, tags)
@@ -99,7 +101,11 @@ export class ContactDto {
   // Length and markup are domain rules (checked in the domain, with their own codes).
   @IsOptional() @IsString() @MaxLength(10_000) company?: string | null;
 
-  @IsOptional() @IsString() @MaxLength(1_000) password?: string | null;
+  // Past 72 bytes the domain refuses a password; this only bounds what is read, with the same code.
+  @IsOptional()
+  @IsString()
+  @MaxLength(1_000, { message: 'password must be at most 72 bytes in UTF-8', context: { code: 'password_too_long' } })
+  password?: string | null;
 
   @IsOptional()
   @IsObject()
@@ -110,7 +116,6 @@ export class ContactDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(50)
-  @ValidateIf((_, v) => Array.isArray(v))
   @ValidateNested({ each: true, message: 'each access role must be a reference or an object with a reference' })
   @Transform(toAccessRoles)
   accessRoles?: AccessRoleDto[] | null;

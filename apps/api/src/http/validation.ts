@@ -23,18 +23,25 @@ const CODES: Record<string, string> = {
   max: 'out_of_range',
 };
 
+/** A DTO may name the code for a property it does not know (`static unknownFieldCode`), e.g. tags → `invalid_tags`. */
+function unknownFieldCode(error: ValidationError, constraint: string): string | undefined {
+  if (constraint !== 'whitelistValidation') return undefined;
+  return (error.target?.constructor as { unknownFieldCode?: string } | undefined)?.unknownFieldCode;
+}
+
 const escapePointer = (segment: string): string => segment.replace(/~/g, '~0').replace(/\//g, '~1');
 
 function flatten(errors: ValidationError[], parent: string, out: ProblemError[]): ProblemError[] {
   for (const error of errors) {
     const pointer = `${parent}/${escapePointer(error.property)}`;
     const constraints = Object.entries(error.constraints ?? {});
-    // One message a field: the first constraint class-validator reports is the most basic one.
-    const [first] = constraints.length > 1 ? constraints.slice(-1) : constraints;
+    // One message a field, the most basic: a missing value is `required`, whatever else it fails;
+    // otherwise the last constraint class-validator reports, as before.
+    const first = constraints.find(([name]) => name === 'isDefined') ?? constraints.at(-1);
     if (first) {
       const [name, message] = first;
       const context = error.contexts?.[name] as { code?: string } | undefined;
-      out.push({ pointer, code: context?.code ?? CODES[name] ?? name, message: message.replace(/^(\S+ )?(property )?/, '') });
+      out.push({ pointer, code: context?.code ?? unknownFieldCode(error, name) ?? CODES[name] ?? name, message: message.replace(/^(\S+ )?(property )?/, '') });
     }
     if (error.children?.length) flatten(error.children, pointer, out);
   }
@@ -84,4 +91,11 @@ export async function validateObject<T extends object>(type: ClassConstructor<T>
     throw ProblemException.of(422, list[0]?.code ?? 'invalid', 'the request has invalid fields; see errors', list);
   }
   return instance;
+}
+
+/** Checks a query string against a DTO class, refusing NUL and unpaired surrogates first (Postgres cannot take them). */
+export async function validateQuery<T extends object>(type: ClassConstructor<T>, query: object): Promise<T> {
+  const bad = inspectJson(query, '/query');
+  if (bad) throw ProblemException.of(422, bad.code, bad.message, [bad]);
+  return validateObject(type, query, '/query');
 }

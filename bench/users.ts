@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import bcrypt from 'bcrypt';
+import type { AutocannonRequest } from 'autocannon';
+import { readRequests, seedContacts } from './read.js';
+import { createBenchDatabase, issueToken, load, log, round, startApi, table, type BenchDatabase, type Child } from './support.js';
+
+const RAW_SECONDS = 8;
+const RAW_CONCURRENCY = 4;
+const DURATION = 15;
+const USER_CONNECTIONS = 8;
+const READ_RATE = 50;
+const READ_CONNECTIONS = 4;
+const READ_CONTACTS = 100;
+const RATIO_GOAL = 0.9;
+const P99_GOAL = 50;
+const PASSWORD = 'Harbour-2024-Quay';
+
+function bcryptCost(): number {
+  const cost = Number(process.env.BCRYPT_COST ?? 12);
+  if (!Number.isInteger(cost) || cost < 4 || cost > 15) throw new Error('BCRYPT_COST must be a whole number from 4 to 15');
+  return cost;
+}
+
+/** bcrypt's async API (libuv pool) with `concurrency` hashes in flight for `seconds`. */
+async function rawHashRate(cost: number, seconds: number, concurrency: number): Promise<{ rate: number; hashes: number; seconds: number }> {
+  await bcrypt.hash(PASSWORD, cost); // load the native binding before timing
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  let hashes = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await bcrypt.hash(PASSWORD, cost);
+        hashes++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  return { rate: round(hashes / elapsed, 2), hashes, seconds: round(elapsed, 2) };
+}
+
+export async function usersBench(): Promise<Record<string, unknown>> {
+  const cost = bcryptCost();
+  let db: BenchDatabase | null = null;
+  let api: Child | null = null;
+  try {
+    log(`raw bcrypt.hash at cost ${cost}, ${RAW_CONCURRENCY} in flight, ${RAW_SECONDS} s`);
+    const raw = await rawHashRate(cost, RAW_SECONDS, RAW_CONCURRENCY);
+
+    db = await createBenchDatabase('users');
+    log(`database ${db.name}`);
+    api = await startApi(db.url);
+    const token = await issueToken(api, db.url, ['contacts']);
+    const ids = await seedContacts(api, token, READ_CONTACTS);
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+
+    const run = randomUUID().slice(0, 8);
+    let n = 0;
+    const createUser: AutocannonRequest[] = [
+      {
+        method: 'POST',
+        path: '/api/contacts.json',
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({
+            contact: { type: 'user', firstname: 'Ada', lastname: 'Lovelace', email: `ada-${run}-${n++}@example.com`, password: PASSWORD },
+          }),
+        }),
+      },
+    ];
+    log(`API: POST users (${USER_CONNECTIONS} connections) and GET contacts at ${READ_RATE}/s, ${DURATION} s`);
+    const [users, reads] = await Promise.all([
+      load({ url: api.baseUrl, connections: USER_CONNECTIONS, duration: DURATION, headers, requests: createUser, timeout: 30 }),
+      load({
+        url: api.baseUrl,
+        connections: READ_CONNECTIONS,
+        overallRate: READ_RATE,
+        duration: DURATION,
+        headers: { authorization: headers.authorization },
+        requests: readRequests(ids),
+      }),
+    ]);
+    const usersPerSecond = round(users.ok / users.duration, 2);
+    const ratio = round(usersPerSecond / raw.rate, 3);
+
+    console.log(
+      table([
+        [`users (bcrypt cost ${cost})`, 'per s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors'],
+        [`raw bcrypt.hash x${RAW_CONCURRENCY}`, raw.rate, '-', '-', '-', '-'],
+        ['API POST user with password', usersPerSecond, users.p50, users.p99, users.non2xx, users.errors + users.timeouts],
+        [`API GET contact at ${READ_RATE}/s meanwhile`, reads.rps, reads.p50, reads.p99, reads.non2xx, reads.errors + reads.timeouts],
+      ]),
+    );
+    console.log(`ratio users/raw = ${ratio} (goal >= ${RATIO_GOAL}: ${ratio >= RATIO_GOAL ? 'met' : 'NOT met'})`);
+    console.log(`GET p99 under user load = ${reads.p99} ms (goal < ${P99_GOAL}: ${reads.p99 < P99_GOAL ? 'met' : 'NOT met'})`);
+    const failed = users.non2xx + users.errors + reads.non2xx + reads.errors;
+    if (failed > 0) {
+      console.log(`FAIL: non-2xx or errors (users ${JSON.stringify(users.statusCodes)}, reads ${JSON.stringify(reads.statusCodes)})`);
+      process.exitCode = 1;
+    }
+    return {
+      bcryptCost: cost,
+      raw,
+      api: { usersPerSecond, users: users.ok, p50: users.p50, p99: users.p99, non2xx: users.non2xx, errors: users.errors },
+      reads: { rps: reads.rps, p50: reads.p50, p99: reads.p99, max: reads.max, non2xx: reads.non2xx, errors: reads.errors },
+      ratio,
+      goals: { ratio: RATIO_GOAL, readP99Ms: P99_GOAL },
+      met: ratio >= RATIO_GOAL && reads.p99 < P99_GOAL && failed === 0,
+    };
+  } finally {
+    await api?.stop();
+    await db?.drop();
+  }
+}

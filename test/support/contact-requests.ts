@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import type { LightMyRequestResponse } from 'fastify';
+import type { ApprovalMethod, ContactView } from '@app/contacts';
+import type { TestApi } from './test-api.js';
+
+export type Response = LightMyRequestResponse;
+export type Body = Record<string, unknown>;
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors: { pointer: string; code: string; message: string }[];
+}
+
+let sequence = 0;
+
+/** An email no other test uses: tests never share data, even within one database. */
+export function uniqueEmail(label = 'contact'): string {
+  sequence += 1;
+  return `${label}-${sequence}-${randomUUID().slice(0, 8)}@example.com`;
+}
+
+/** A role reference no other test uses. */
+export function uniqueReference(label = 'role'): string {
+  sequence += 1;
+  return `${label}-${sequence}-${randomUUID().slice(0, 8)}`;
+}
+
+export const aUserPayload = (overrides: Body = {}): Body => ({
+  type: 'user',
+  firstname: 'Ann',
+  lastname: 'Lee',
+  email: uniqueEmail('user'),
+  password: 'secret123',
+  ...overrides,
+});
+
+export const aGuestPayload = (overrides: Body = {}): Body => ({
+  type: 'guest',
+  firstname: 'Gus',
+  lastname: 'Guest',
+  email: uniqueEmail('guest'),
+  ...overrides,
+});
+
+export const aBranchPayload = (overrides: Body = {}): Body => ({
+  type: 'branch',
+  company: 'Acme Ipswich',
+  email: uniqueEmail('branch'),
+  ...overrides,
+});
+
+export const aRecipientPayload = (overrides: Body = {}): Body => ({
+  type: 'recipient',
+  email: uniqueEmail('recipient'),
+  ...overrides,
+});
+
+export const anAddressPayload = (overrides: Body = {}): Body => ({
+  line1: '2 Sorrel Horse Mews',
+  line2: 'Grimwade Street',
+  line3: null,
+  city: 'Ipswich',
+  region: 'Suffolk',
+  countryCode: 'GB',
+  zip: 'IP4 1LN',
+  ...overrides,
+});
+
+const auth = (token: string | null): Record<string, string> => (token === null ? {} : { authorization: `Bearer ${token}` });
+
+export function post(api: TestApi, token: string | null, url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return api.http.inject({ method: 'POST', url, headers: { ...auth(token), ...headers }, payload: body as Body });
+}
+
+export function get(api: TestApi, token: string | null, url: string, headers: Record<string, string> = {}): Promise<Response> {
+  return api.http.inject({ method: 'GET', url, headers: { ...auth(token), ...headers } });
+}
+
+/** POST /api/contacts.json with `{contact, ...extra}` (extra: e.g. `{ invite: true }`). */
+export function createContact(api: TestApi, token: string, contact: Body, extra: Body = {}): Promise<Response> {
+  return post(api, token, '/api/contacts.json', { contact, ...extra });
+}
+
+/** Creates a contact that must be accepted and returns it as the API returned it. */
+export async function aCreatedContact(api: TestApi, token: string, contact: Body, extra: Body = {}): Promise<ContactView> {
+  const response = await createContact(api, token, contact, extra);
+  if (response.statusCode !== 201) throw new Error(`create failed (${response.statusCode}): ${response.body}`);
+  return response.json<{ contact: ContactView }>().contact;
+}
+
+/** Seeds a role in the catalogue through the API and returns its reference. */
+export async function aRole(api: TestApi, token: string, approvalMethod: ApprovalMethod = 'none'): Promise<string> {
+  const reference = uniqueReference(approvalMethod);
+  const response = await post(api, token, '/api/roles.json', { role: { reference, title: `Role ${reference}`, approvalMethod } });
+  if (response.statusCode !== 201) throw new Error(`role create failed (${response.statusCode}): ${response.body}`);
+  return reference;
+}
+
+/** The problem document of a refusal, after checking the media type and the keys every refusal carries. */
+export function problemOf(response: Response): ProblemBody {
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const body = response.json<ProblemBody>();
+  expect(body).toEqual(
+    expect.objectContaining({
+      type: expect.any(String),
+      title: expect.any(String),
+      status: response.statusCode,
+      detail: expect.any(String),
+      errors: expect.any(Array),
+    }),
+  );
+  return body;
+}
+
+/** The `{pointer, code}` pairs of a refusal, for `toContainEqual` / `toEqual`. */
+export function errorsOf(response: Response): { pointer: string; code: string }[] {
+  return problemOf(response).errors.map(({ pointer, code }) => ({ pointer, code }));
+}
+
+export async function countEvents(api: TestApi): Promise<number> {
+  const { rows } = await api.database.db.query<{ count: string }>('SELECT count(*) FROM events');
+  return Number(rows[0]?.count);
+}
+
+export async function countContacts(api: TestApi): Promise<number> {
+  const { rows } = await api.database.db.query<{ count: string }>('SELECT count(*) FROM contacts');
+  return Number(rows[0]?.count);
+}
