@@ -87,7 +87,7 @@ describe(looksLikeHtml.name, () => {
     },
   );
 
-  it.each(['Smith & Sons', 'AT&T', 'Bobsworth Ltd.', '1 < 2', 'A > B'])('finds no markup in %p', (value) => {
+  it.each(['Smith & Sons', 'AT&T', 'Bobsworth Ltd.', '1 < 2', 'A > B', 'A < B Ltd'])('finds no markup in %p', (value) => {
     expect(sut(value)).toBe(false);
   });
 });

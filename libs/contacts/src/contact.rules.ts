@@ -27,7 +27,7 @@ export function normalizeEmail(email: string): string {
 
 /** Markup in a company name: a tag opener, a closing tag, a comment or a character reference. */
 export function looksLikeHtml(value: string): boolean {
-  return /<\s*[a-zA-Z!/?]|&#?[a-zA-Z0-9]+;/.test(value);
+  return /<[a-zA-Z!/?]|&#?[a-zA-Z0-9]+;/.test(value);
 }
 
 /** RFC 3339 / PHP's DATE_ATOM: `2026-01-31T12:00:00+00:00`, fractional seconds and `Z` tolerated. */
