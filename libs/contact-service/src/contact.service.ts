@@ -1,26 +1,31 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import bcrypt from 'bcrypt';
 import {
+  atMoment,
   checkCreate,
+  checkUpdate,
+  ContactNotFound,
   ContactRejected,
   decide,
   emailReservation,
-  evolve,
+  fold,
   formatAtom,
   passwordProblems,
+  StaleVersion,
   toContactView,
-  atMoment,
   type ContactCommand,
   type ContactInput,
+  type ContactPatch,
   type ContactState,
   type ContactView,
+  type Contact,
 } from '@app/contacts';
 import type { Clock } from '@app/config';
-import type { Database } from '@app/database';
-import { EMPTY_STREAM, type EventMetadata, type EventStore, type StreamHead } from '@app/event-store';
+import type { Database, Tx } from '@app/database';
+import { ConcurrencyError, EMPTY_STREAM, type EventMetadata, type EventStore, type StreamHead } from '@app/event-store';
 import { asRecorded, contactsProjection } from '@app/projections';
 import type { RoleCatalogue } from '@app/roles';
-import { reserveEmail } from './email-reservations.js';
+import { releaseEmail, reserveEmail } from './email-reservations.js';
 
 export interface ContactServiceOptions {
   bcryptCost: number;
@@ -32,9 +37,28 @@ export interface CreateRequest {
   invite: boolean;
 }
 
+export interface UpdateRequest {
+  contact: ContactPatch & { password?: string | null };
+  invite: boolean;
+  /** the version the client last saw (`If-Match`); a write on a later version is refused */
+  expectedVersion?: number;
+}
+
 /**
- * Runs the contact commands: load the stream, `decide`, then one short transaction that appends
- * the events, writes the email reservation and projects the read row (DESIGN §2).
+ * Work that must commit with a command's events or not at all (an idempotency record): `begin`
+ * runs first in the transaction, `complete` last, with the contact as the response shows it.
+ */
+export interface CommitHooks {
+  begin(tx: Tx): Promise<void>;
+  complete(tx: Tx, contact: ContactView): Promise<void>;
+}
+
+/** Writers that are not serialised by the stream lock (none today) may still race: retry a few times. */
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Runs the contact commands: `decide` on the contact's stream, then one short transaction that
+ * appends the events, keeps the email reservation and projects the read row (DESIGN §2).
  */
 export class ContactService {
   constructor(
@@ -45,53 +69,111 @@ export class ContactService {
     private readonly options: ContactServiceOptions,
   ) {}
 
-  async create(request: CreateRequest, metadata: EventMetadata): Promise<ContactView> {
+  async create(request: CreateRequest, metadata: EventMetadata, hooks?: CommitHooks): Promise<ContactView> {
     const { password, ...input } = request.contact;
     const now = this.clock.now();
     const isUser = input.type === 'user';
-    const catalogue = isUser ? await this.roles.lookup(referencesOf(input)) : new Map();
+    const catalogue = isUser ? await this.roles.lookup(referencesOf(input.accessRoles)) : new Map();
     const passwordGiven = isUser && typeof password === 'string';
     // Every rule is checked before bcrypt runs: a refused request costs no hashing.
     const errors = checkCreate(input, { passwordGiven, invite: request.invite }, catalogue, now);
     if (passwordGiven) errors.push(...passwordProblems(password));
     if (errors.length > 0) throw new ContactRejected(errors);
 
-    const passwordHash = passwordGiven ? await bcrypt.hash(password, this.options.bcryptCost) : null;
     const command: ContactCommand = {
       type: 'CreateContact',
       contactId: randomUUID(),
       input,
-      passwordHash,
+      passwordHash: passwordGiven ? await this.hash(password) : null,
       invite: request.invite ? this.newInvite(now) : null,
       addressId: randomUUID(),
       catalogue,
     };
-    const state = await this.execute(command, null, EMPTY_STREAM, metadata, now);
-    return atMoment(toContactView(state), now);
+    const contact = await this.db.transaction(async (tx) => {
+      await hooks?.begin(tx);
+      return this.commit(tx, command, null, EMPTY_STREAM, metadata, now, hooks);
+    });
+    return atMoment(toContactView(contact), now);
   }
 
-  /** Decides and commits one command against a loaded stream; returns the contact after it. */
-  private async execute(
+  async update(contactId: string, request: UpdateRequest, metadata: EventMetadata, hooks?: CommitHooks): Promise<ContactView> {
+    const { password, ...patch } = request.contact;
+    const catalogue = await this.roles.lookup(referencesOf(patch.accessRoles));
+    let passwordHash: string | null = null;
+    if (typeof password === 'string') {
+      // A password only means something to a user; judge and hash it before taking any lock.
+      const current = fold((await this.store.readStream(contactId)).events.map(asRecorded));
+      if (current === null) throw new ContactNotFound(contactId);
+      if (current.type === 'user') {
+        const errors = [...checkUpdate(current, patch, { passwordGiven: true, invite: request.invite }, catalogue, this.clock.now()), ...passwordProblems(password)];
+        if (errors.length > 0) throw new ContactRejected(errors);
+        passwordHash = await this.hash(password);
+      }
+    }
+
+    for (let attempt = 1; ; attempt++) {
+      const now = this.clock.now();
+      try {
+        const contact = await this.db.transaction(async (tx) => {
+          await hooks?.begin(tx);
+          // One writer of a contact at a time: concurrent updates queue here instead of failing
+          // on the expected version and retrying, and none of them is lost.
+          await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [contactId]);
+          const stream = await this.store.readStream(contactId, tx);
+          const state = fold(stream.events.map(asRecorded));
+          if (state === null) throw new ContactNotFound(contactId);
+          if (request.expectedVersion !== undefined && request.expectedVersion !== state.version) {
+            throw new StaleVersion(contactId, request.expectedVersion, state.version);
+          }
+          const command: ContactCommand = {
+            type: 'UpdateContact',
+            contactId,
+            patch,
+            passwordHash,
+            invite: request.invite ? this.newInvite(now) : null,
+            addressId: randomUUID(),
+            catalogue,
+          };
+          return this.commit(tx, command, state, stream.head, metadata, now, hooks);
+        });
+        return atMoment(toContactView(contact), now);
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /** Decides one command against a loaded stream and writes its outcome inside `tx`. */
+  private async commit(
+    tx: Tx,
     command: ContactCommand,
     state: ContactState,
     head: StreamHead,
     metadata: EventMetadata,
     now: Date,
-  ): Promise<NonNullable<ContactState>> {
+    hooks: CommitHooks | undefined,
+  ): Promise<Contact> {
     const events = decide(command, state, now);
-    return this.db.transaction(async (tx) => {
-      const stored = await this.store.append(tx, command.contactId, head, events, { metadata, recordedAt: now });
-      let next = state;
-      for (const event of stored) next = evolve(next, asRecorded(event));
-      if (next === null) throw new Error(`stream ${command.contactId} holds no contact after ${command.type}`);
-      const reservation = emailReservation(next);
-      if (reservation && (state === null || emailReservation(state)?.email !== reservation.email)) {
-        await reserveEmail(tx, next.id, reservation);
+    const stored = await this.store.append(tx, command.contactId, head, events, { metadata, recordedAt: now });
+    const next = fold(stored.map(asRecorded), state);
+    if (next === null) throw new Error(`stream ${command.contactId} holds no contact after ${command.type}`);
+    if (stored.length > 0) {
+      const before = emailReservation(state);
+      const after = emailReservation(next);
+      if (before?.email !== after?.email || before?.kind !== after?.kind) {
+        if (before) await releaseEmail(tx, next.id, before);
+        if (after) await reserveEmail(tx, next.id, after);
       }
       const row = contactsProjection.toRow(next);
       if (row) await contactsProjection.save(tx, row);
-      return next;
-    });
+    }
+    await hooks?.complete(tx, atMoment(toContactView(next), now));
+    return next;
+  }
+
+  /** bcrypt in libuv's thread pool: hashing never blocks the event loop. */
+  private hash(password: string): Promise<string> {
+    return bcrypt.hash(password, this.options.bcryptCost);
   }
 
   private newInvite(now: Date): { tokenHash: string; expiresAt: string } {
@@ -104,6 +186,6 @@ export class ContactService {
   }
 }
 
-function referencesOf(input: ContactInput): string[] {
-  return (input.accessRoles ?? []).map((r) => (typeof r === 'string' ? r : r.reference));
+function referencesOf(roles: ContactInput['accessRoles']): string[] {
+  return Array.isArray(roles) ? roles.map((r) => (typeof r === 'string' ? r : r.reference)) : [];
 }

@@ -22,3 +22,12 @@ export async function reserveEmail(tx: Queryable, contactId: string, reservation
     throw new ContactRejected([fieldError('/contact/email', 'email_taken', `a ${reservation.kind === 'recipient' ? 'user or recipient' : reservation.kind} already has this email`)], 'conflict');
   }
 }
+
+/** Gives up a contact's email (its email changed): only the reservation this contact holds. */
+export async function releaseEmail(tx: Queryable, contactId: string, reservation: EmailReservation): Promise<void> {
+  await tx.query('DELETE FROM email_reservations WHERE kind = $1 AND email = $2 AND contact_id = $3', [
+    reservation.kind,
+    reservation.email,
+    contactId,
+  ]);
+}

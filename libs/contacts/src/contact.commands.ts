@@ -47,4 +47,20 @@ export interface CreateContact {
   catalogue: RoleCatalogue;
 }
 
-export type ContactCommand = CreateContact;
+/** The fields of a contact an update may carry: only what is sent changes (Evance "Updating a Contact"). */
+export type ContactPatch = Partial<Omit<ContactInput, 'type'>> & { type?: string };
+
+export interface UpdateContact {
+  type: 'UpdateContact';
+  contactId: string;
+  patch: ContactPatch;
+  /** bcrypt hash of a new password; ignored for contacts that hold none */
+  passwordHash: string | null;
+  /** a new invite (rotating any earlier token), when the request asked for one */
+  invite: { tokenHash: string; expiresAt: string } | null;
+  /** the id of the primary address when the contact has none yet */
+  addressId: string;
+  catalogue: RoleCatalogue;
+}
+
+export type ContactCommand = CreateContact | UpdateContact;

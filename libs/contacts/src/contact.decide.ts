@@ -1,16 +1,27 @@
-import type { AccessRoleInput, ContactCommand, ContactInput, CreateContact, RoleCatalogue } from './contact.commands.js';
-import { ContactAlreadyExists, ContactRejected, fieldError, type FieldError } from './contact.errors.js';
-import type { AddressData, ContactEvent, RoleGranted } from './contact.events.js';
+import type {
+  AccessRoleInput,
+  AddressInput,
+  ContactCommand,
+  ContactInput,
+  ContactPatch,
+  CreateContact,
+  RoleCatalogue,
+  UpdateContact,
+} from './contact.commands.js';
+import { ContactAlreadyExists, ContactNotFound, ContactRejected, fieldError, type FieldError } from './contact.errors.js';
+import type { AddressData, ContactEvent, ContactUpdated, RoleGranted } from './contact.events.js';
 import { COMPANY_MAX_LENGTH, formatAtom, looksLikeHtml, parseAtom } from './contact.rules.js';
-import type { ContactState } from './contact.state.js';
+import type { Contact, ContactState, Grant } from './contact.state.js';
 
 export function decide(command: ContactCommand, state: ContactState, now: Date): ContactEvent[] {
   switch (command.type) {
     case 'CreateContact':
       return create(command, state, now);
+    case 'UpdateContact':
+      return update(command, state, now);
     default: {
-      const unhandled: never = command.type;
-      throw new Error(`unhandled command ${String(unhandled)}`);
+      const unhandled: never = command;
+      throw new Error(`unhandled command ${(unhandled as { type: string }).type}`);
     }
   }
 }
@@ -137,6 +148,123 @@ function create(command: CreateContact, state: ContactState, now: Date): Contact
     if (command.invite) events.push({ type: 'InviteIssued', data: command.invite });
   }
   return events;
+}
+
+export interface UpdateOptions {
+  passwordGiven: boolean;
+  invite: boolean;
+}
+
+/** Every rule an update is judged by, on the values it sends (a create's rules, plus no change of type). */
+export function checkUpdate(contact: Contact, patch: ContactPatch, options: UpdateOptions, catalogue: RoleCatalogue, now: Date): FieldError[] {
+  const errors: FieldError[] = [];
+  if (patch.type !== undefined && patch.type !== contact.type) {
+    // Evance documents no way to turn one kind of contact into another; its rules differ by type.
+    errors.push(fieldError('/contact/type', 'type_change_not_allowed', `a ${contact.type} cannot become a ${String(patch.type)}`));
+  }
+  const required = (field: 'firstname' | 'lastname' | 'email' | 'company'): void => {
+    if (!(field in patch)) return;
+    const value = patch[field];
+    if (typeof value !== 'string' || value.trim() === '') {
+      errors.push(fieldError(`/contact/${field}`, 'required', `a ${contact.type} cannot be left without ${field}`));
+    }
+  };
+  required('email');
+  if (contact.type === 'user' || contact.type === 'guest') {
+    required('firstname');
+    required('lastname');
+  }
+  if (contact.type === 'branch') required('company');
+  if (options.invite) {
+    if (contact.type !== 'user') {
+      errors.push(fieldError('/invite', 'invite_not_allowed', 'only a user can be invited to set a password'));
+    } else if (contact.invite?.status === 'accepted') {
+      errors.push(fieldError('/invite', 'invite_already_accepted', 'this user has accepted an invite already'));
+    }
+  }
+  if (typeof patch.company === 'string') errors.push(...companyProblems(patch.company, '/contact/company'));
+  if (typeof patch.address?.company === 'string') errors.push(...companyProblems(patch.address.company, '/contact/address/company'));
+  if (contact.type === 'user' && Array.isArray(patch.accessRoles)) errors.push(...grantProblems(patch.accessRoles, catalogue, now));
+  return errors;
+}
+
+function update(command: UpdateContact, state: ContactState, now: Date): ContactEvent[] {
+  if (state === null) throw new ContactNotFound(command.contactId);
+  const { patch } = command;
+  const errors = checkUpdate(state, patch, { passwordGiven: command.passwordHash !== null, invite: command.invite !== null }, command.catalogue, now);
+  if (errors.length > 0) throw new ContactRejected(errors);
+
+  const events: ContactEvent[] = [];
+  const changed: ContactUpdated['data'] = {};
+  const fields = state.type === 'branch' ? (['email', 'company'] as const) : (['firstname', 'lastname', 'email', 'company'] as const);
+  for (const field of fields) {
+    if (!(field in patch)) continue;
+    const value = field === 'email' ? (patch.email ?? '').trim() : clean(patch[field]);
+    if (value !== state[field]) changed[field] = value as never;
+  }
+  if (Object.keys(changed).length > 0) events.push({ type: 'ContactUpdated', data: changed });
+  if (state.type === 'user' && command.passwordHash !== null) {
+    events.push({ type: 'PasswordSet', data: { passwordHash: command.passwordHash } });
+  }
+  if (patch.address) {
+    const address = state.address ? mergeAddress(state.address, patch.address) : toAddress(command.addressId, patch.address);
+    if (!sameAddress(address, state.address)) events.push({ type: 'PrimaryAddressSet', data: { address } });
+  }
+  if (patch.tags) {
+    const tags = uniqueTags(patch.tags.contact);
+    if (tags.join('\u0000') !== state.tags.join('\u0000')) events.push({ type: 'TagsSet', data: { tags } });
+  }
+  if (state.type === 'user' && Array.isArray(patch.accessRoles)) {
+    events.push(...replaceGrants(state.grants, patch.accessRoles, command.catalogue, now));
+  }
+  if (state.type === 'user' && command.invite) events.push({ type: 'InviteIssued', data: command.invite });
+  return events;
+}
+
+/**
+ * Evance: `accessRoles` in an update is the whole set to keep. Grants left out are revoked, new
+ * ones granted as on creation, and a kept grant whose expiry or status the request changes is
+ * granted again with its new terms. An active grant stays active; a grant already past its expiry
+ * counts as gone.
+ */
+function replaceGrants(current: Grant[], wanted: AccessRoleInput[], catalogue: RoleCatalogue, now: Date): ContactEvent[] {
+  const live = new Map(current.filter((g) => g.expires === null || new Date(g.expires).getTime() > now.getTime()).map((g) => [g.reference, g]));
+  const wantedRefs = new Set(wanted.map((r) => (typeof r === 'string' ? r : r.reference)));
+  const events: ContactEvent[] = [];
+  for (const g of current) {
+    if (!wantedRefs.has(g.reference)) events.push({ type: 'RoleRevoked', data: { reference: g.reference, reason: 'removed' } });
+  }
+  for (const role of wanted) {
+    const next = grant(role, catalogue);
+    const existing = live.get(next.data.reference);
+    if (!existing) {
+      events.push(next);
+      continue;
+    }
+    const status = existing.status === 'active' ? 'active' : next.data.status;
+    const terms: RoleGranted['data'] = {
+      reference: existing.reference,
+      status,
+      expires: next.data.expires,
+      pendingReason: status === 'active' ? null : existing.pendingReason,
+    };
+    if (terms.expires !== existing.expires || terms.status !== existing.status) events.push({ type: 'RoleGranted', data: terms });
+  }
+  return events;
+}
+
+const ADDRESS_FIELDS = ['firstname', 'lastname', 'company', 'line1', 'line2', 'line3', 'city', 'region', 'countryCode', 'zip'] as const;
+
+/** Only the fields sent change; the address keeps its id. */
+function mergeAddress(current: AddressData, sent: AddressInput): AddressData {
+  const given = toAddress(current.id, sent);
+  const merged: AddressData = { ...current };
+  for (const field of ADDRESS_FIELDS) if (field in sent) merged[field] = given[field];
+  return merged;
+}
+
+function sameAddress(a: AddressData, b: AddressData | null): boolean {
+  return b !== null && a.id === b.id && ADDRESS_FIELDS.every((f) => a[f] === b[f]);
 }
 
 function grant(role: AccessRoleInput, catalogue: RoleCatalogue): RoleGranted {

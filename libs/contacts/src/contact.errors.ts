@@ -16,6 +16,18 @@ export class ContactRejected extends Error {
   }
 }
 
+/** The client's `If-Match` names a version the contact has moved past. */
+export class StaleVersion extends Error {
+  constructor(
+    readonly contactId: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`contact ${contactId} is at version ${actual}, not ${expected}`);
+    this.name = 'StaleVersion';
+  }
+}
+
 export class ContactNotFound extends Error {
   constructor(readonly contactId: string) {
     super(`contact ${contactId} does not exist`);

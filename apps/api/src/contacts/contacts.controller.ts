@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Clock } from '@app/config';
 import { ContactService } from '@app/contact-service';
@@ -9,11 +9,32 @@ import { RequireScopes } from '../auth/scopes.decorator.js';
 import { problem, ProblemException } from '../http/problem.js';
 import { metadataOf } from '../http/request-metadata.js';
 import { validateBody, validateQuery } from '../http/validation.js';
-import { CreateContactRequest } from './create-contact.dto.js';
+import { CreateContactRequest, UpdateContactRequest } from './create-contact.dto.js';
 import { ListContactsQuery } from './list-contacts.query.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const notFound = (): ProblemException => new ProblemException(problem(404, 'not_found', 'no contact has this id'));
+
+/** `{id}.json` -> the contact id; anything that is not a UUID names no contact. */
+function contactIdOf(file: string): string {
+  const id = file.endsWith('.json') ? file.slice(0, -'.json'.length) : '';
+  if (!UUID.test(id)) throw notFound();
+  return id.toLowerCase();
+}
+
+/** `If-Match: "7"` (or `W/"7"`) -> 7; `*` or no header -> no precondition. */
+function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = /^\s*(?:W\/)?"(\d{1,9})"\s*$/.exec(header);
+  if (!match?.[1]) {
+    throw new ProblemException(
+      problem(400, 'invalid_if_match', 'If-Match must be the contact\'s ETag, e.g. "3"', [
+        { pointer: '', code: 'invalid_if_match', message: 'send the ETag of the contact you read, e.g. If-Match: "3"' },
+      ]),
+    );
+  }
+  return Number(match[1]);
+}
 
 @Controller('api')
 export class ContactsController {
@@ -49,10 +70,30 @@ export class ContactsController {
   @Get('contacts/:file')
   @RequireScopes('contacts.readonly')
   async read(@Param('file') file: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ contact: ContactView }> {
-    const id = file.endsWith('.json') ? file.slice(0, -'.json'.length) : null;
-    if (!id || !UUID.test(id)) throw notFound();
-    const contact = await this.queries.byId(id.toLowerCase(), this.clock.now());
+    const contact = await this.queries.byId(contactIdOf(file), this.clock.now());
     if (!contact) throw notFound();
+    void reply.header('etag', `"${contact.version}"`);
+    return { contact };
+  }
+
+  @Post('contacts/:file')
+  @HttpCode(200)
+  @RequireScopes('contacts')
+  async update(
+    @Param('file') file: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Req() request: AuthenticatedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ contact: ContactView }> {
+    const id = contactIdOf(file);
+    const expectedVersion = parseIfMatch(ifMatch);
+    const dto = await validateBody(UpdateContactRequest, body);
+    const contact = await this.contacts.update(
+      id,
+      { contact: dto.contact.toPatch(), invite: dto.invite === true, expectedVersion },
+      metadataOf(request),
+    );
     void reply.header('etag', `"${contact.version}"`);
     return { contact };
   }

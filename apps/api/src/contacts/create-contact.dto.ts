@@ -14,7 +14,7 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
-import { CONTACT_TYPES, type AccessRoleInput, type ContactInput, type ContactType } from '@app/contacts';
+import { CONTACT_TYPES, type AccessRoleInput, type ContactInput, type ContactPatch, type ContactType } from '@app/contacts';
 
 const NAME_MAX = 255;
 const tags = { context: { code: 'invalid_tags' } };
@@ -82,12 +82,8 @@ function toAccessRoles({ value }: { value: unknown }): unknown {
   });
 }
 
-export class ContactDto {
-  @IsDefined()
-  @IsString({ context: { code: 'type_not_allowed' } })
-  @IsIn(CONTACT_TYPES, { message: 'type must be one of user, guest, branch, recipient', context: { code: 'type_not_allowed' } })
-  type!: ContactType;
-
+/** The fields of a contact a client sends, shared by create and update. */
+abstract class ContactFieldsDto {
   @IsOptional() @IsString() @MaxLength(NAME_MAX) firstname?: string | null;
   @IsOptional() @IsString() @MaxLength(NAME_MAX) lastname?: string | null;
 
@@ -134,21 +130,57 @@ export class ContactDto {
   @Allow() hasPassword?: unknown;
   @Allow() invite?: unknown;
 
-  toInput(): ContactInput & { password?: string | null } {
-    return {
-      type: this.type,
-      firstname: this.firstname,
-      lastname: this.lastname,
-      email: this.email,
-      company: this.company,
-      password: this.password,
-      address: this.address && { ...this.address },
-      accessRoles: this.accessRoles?.map(
+  /** The fields the client sent (an absent field stays absent: an update changes only those). */
+  protected sentFields(): ContactPatch & { password?: string | null } {
+    const fields: ContactPatch & { password?: string | null } = {};
+    if ('firstname' in this) fields.firstname = this.firstname;
+    if ('lastname' in this) fields.lastname = this.lastname;
+    if ('email' in this) fields.email = this.email;
+    if ('company' in this) fields.company = this.company;
+    if ('password' in this) fields.password = this.password;
+    if ('address' in this) fields.address = this.address && { ...this.address };
+    if ('accessRoles' in this) {
+      fields.accessRoles = this.accessRoles?.map(
         (r): AccessRoleInput => (r.fromString ? r.reference : { reference: r.reference, expires: r.expires, status: r.status }),
-      ),
-      tags: this.tags && { contact: this.tags.contact },
-    };
+      );
+    }
+    if ('tags' in this) fields.tags = this.tags && { contact: this.tags.contact };
+    return fields;
   }
+}
+
+export class ContactDto extends ContactFieldsDto {
+  @IsDefined()
+  @IsString({ context: { code: 'type_not_allowed' } })
+  @IsIn(CONTACT_TYPES, { message: 'type must be one of user, guest, branch, recipient', context: { code: 'type_not_allowed' } })
+  type!: ContactType;
+
+  toInput(): ContactInput & { password?: string | null } {
+    return { ...this.sentFields(), type: this.type };
+  }
+}
+
+/** An update: any subset of the fields; `type` may be sent but not changed. */
+export class ContactPatchDto extends ContactFieldsDto {
+  @IsOptional()
+  @IsString({ context: { code: 'type_not_allowed' } })
+  type?: string;
+
+  toPatch(): ContactPatch & { password?: string | null } {
+    return { ...this.sentFields(), ...('type' in this ? { type: this.type } : {}) };
+  }
+}
+
+export class UpdateContactRequest {
+  @IsDefined({ message: 'contact is required' })
+  @IsObject({ message: 'contact must be an object' })
+  @ValidateNested()
+  @Type(() => ContactPatchDto)
+  contact!: ContactPatchDto;
+
+  @IsOptional()
+  @IsBoolean({ message: 'invite must be true or false' })
+  invite?: boolean | null;
 }
 
 export class CreateContactRequest {

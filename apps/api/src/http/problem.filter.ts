@@ -1,6 +1,6 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ContactAlreadyExists, ContactNotFound, ContactRejected } from '@app/contacts';
+import { ContactAlreadyExists, ContactNotFound, ContactRejected, StaleVersion } from '@app/contacts';
 import { ConcurrencyError } from '@app/event-store';
 import { RoleExists } from '@app/roles';
 import { problem, ProblemException, type Problem } from './problem.js';
@@ -32,6 +32,12 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
     const errors = error.errors.map((e) => ({ pointer: e.field, code: e.code, message: e.message }));
     const detail = status === 409 ? 'the request conflicts with an existing contact' : 'the contact breaks a rule; see errors';
     return { problem: problem(status, errors[0]?.code ?? 'invalid', detail, errors), headers: {} };
+  }
+  if (error instanceof StaleVersion) {
+    return {
+      problem: problem(412, 'stale_version', `the contact is at version ${error.actual}; read it again and retry`, [], { currentVersion: error.actual }),
+      headers: { etag: `"${error.actual}"` },
+    };
   }
   if (error instanceof ContactNotFound) return { problem: problem(404, 'not_found', 'no contact has this id'), headers: {} };
   if (error instanceof ContactAlreadyExists || error instanceof ConcurrencyError) {
