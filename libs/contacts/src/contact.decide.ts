@@ -207,7 +207,7 @@ function update(command: UpdateContact, state: ContactState, now: Date): Contact
     events.push({ type: 'PasswordSet', data: { passwordHash: command.passwordHash } });
   }
   if (patch.address) {
-    const address = state.address ? mergeAddress(state.address, patch.address) : toAddress(command.addressId, patch.address);
+    const address = state.address ? mergeAddress(state, state.address, patch.address) : toAddress(command.addressId, patch.address);
     if (!sameAddress(address, state.address)) events.push({ type: 'PrimaryAddressSet', data: { address } });
   }
   if (patch.tags) {
@@ -255,11 +255,20 @@ function replaceGrants(current: Grant[], wanted: AccessRoleInput[], catalogue: R
 
 const ADDRESS_FIELDS = ['firstname', 'lastname', 'company', 'line1', 'line2', 'line3', 'city', 'region', 'countryCode', 'zip'] as const;
 
-/** Only the fields sent change; the address keeps its id. */
-function mergeAddress(current: AddressData, sent: AddressInput): AddressData {
+const INHERITED_FIELDS = ['firstname', 'lastname', 'company'] as const;
+
+/**
+ * Only the fields sent change; the address keeps its id. A name the address shows by inheritance,
+ * sent back as shown (a contact read, edited and posted back), stays inherited: otherwise it would
+ * be pinned and no longer follow the contact's own name.
+ */
+function mergeAddress(contact: Contact, current: AddressData, sent: AddressInput): AddressData {
   const given = toAddress(current.id, sent);
   const merged: AddressData = { ...current };
   for (const field of ADDRESS_FIELDS) if (field in sent) merged[field] = given[field];
+  for (const field of INHERITED_FIELDS) {
+    if (current[field] === null && given[field] === contact[field]) merged[field] = null;
+  }
   return merged;
 }
 

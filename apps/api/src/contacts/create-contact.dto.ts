@@ -70,6 +70,10 @@ export class AccessRoleDto {
   @IsOptional()
   @IsIn(['active', 'pending'], { message: 'status must be "active" or "pending"', context: { code: 'invalid_status' } })
   status?: 'active' | 'pending' | null;
+
+  /** A grant as the API returns it may carry this; a client sending it back is not refused, and it is not input. */
+  @Allow()
+  pendingReason?: unknown;
 }
 
 /** A role is a reference string or an object; both become AccessRoleDto so each field can be checked. */

@@ -49,8 +49,16 @@ function flatten(errors: ValidationError[], parent: string, out: ProblemError[])
 }
 
 /**
- * Refuses strings Postgres cannot store or that are not text (NUL, unpaired surrogates) and
- * nesting deeper than any contact needs, pointing at where they are.
+ * Keys every object already has (`constructor`, `toString`, `__proto__`…). class-transformer
+ * skips them without a word, so the unknown-field check never sees them and a request carrying
+ * one would be accepted as if the key were not there.
+ */
+const INHERITED_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/**
+ * Refuses strings Postgres cannot store or that are not text (NUL, unpaired surrogates), keys
+ * named like a member of every object, and nesting deeper than any contact needs, pointing at
+ * where they are.
  */
 export function inspectJson(value: unknown, pointer = '', depth = 0): ProblemError | null {
   if (depth > MAX_DEPTH) return { pointer, code: 'too_deep', message: `nesting deeper than ${MAX_DEPTH} levels` };
@@ -65,6 +73,7 @@ export function inspectJson(value: unknown, pointer = '', depth = 0): ProblemErr
     if (key.includes('\u0000') || !key.isWellFormed()) {
       return { pointer: at, code: 'invalid_characters', message: 'a key contains a NUL character or an unpaired surrogate' };
     }
+    if (INHERITED_KEYS.has(key)) return { pointer: at, code: 'unknown_field', message: `${key} is not a field of this request` };
     const found = inspectJson(child, at, depth + 1);
     if (found) return found;
   }

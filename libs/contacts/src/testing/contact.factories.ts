@@ -7,12 +7,14 @@ import type {
   ApprovalMethod,
   ContactCommand,
   ContactInput,
+  ContactPatch,
   CreateContact,
   RoleCatalogue,
+  UpdateContact,
 } from '../contact.commands.js';
 import { decide } from '../contact.decide.js';
 import { ContactRejected, type FieldError } from '../contact.errors.js';
-import type { ContactCreated, ContactEvent, Recorded } from '../contact.events.js';
+import type { ContactCreated, ContactEvent, Recorded, RoleGranted } from '../contact.events.js';
 import { fold, type Contact } from '../contact.state.js';
 
 export const aContactId = '3f1c2a9e-5b7d-4e8f-9a01-23456789abcd';
@@ -84,6 +86,27 @@ export const aCreateCommand = (
   addressId: anAddressId,
   catalogue: aCatalogue(),
   ...overrides,
+});
+
+/** An update as the service hands it to `decide`: only the patch's fields, no password, no invite unless overridden. */
+export const anUpdateCommand = (
+  patch: ContactPatch = {},
+  overrides: Partial<Omit<UpdateContact, 'type' | 'patch'>> = {},
+): UpdateContact => ({
+  type: 'UpdateContact',
+  contactId: aContactId,
+  patch,
+  passwordHash: null,
+  invite: null,
+  addressId: anAddressId,
+  catalogue: aCatalogue(),
+  ...overrides,
+});
+
+/** A grant as recorded: active, without expiry, unless overridden. */
+export const aRoleGranted = (overrides: Partial<RoleGranted['data']> = {}): RoleGranted => ({
+  type: 'RoleGranted',
+  data: { reference: 'customer', status: 'active', expires: null, pendingReason: null, ...overrides },
 });
 
 export const aContactCreated = (overrides: Partial<ContactCreated['data']> = {}): ContactCreated => ({
