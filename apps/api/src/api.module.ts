@@ -15,6 +15,7 @@ import { OAuthController } from './auth/oauth.controller.js';
 import { TokenService } from './auth/token.service.js';
 import { ContactsController } from './contacts/contacts.controller.js';
 import { HealthController } from './health/health.controller.js';
+import { Idempotency } from './http/idempotency.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { loggerOptions } from './http/logging.js';
 import { RolesController } from './roles/roles.controller.js';
@@ -54,6 +55,7 @@ export class ApiModule {
           inject: [Database, EventStore, RoleCatalogue],
         },
         TokenService,
+        Idempotency,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
       ],

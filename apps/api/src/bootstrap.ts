@@ -1,4 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoLogger } from 'nestjs-pino';
@@ -7,8 +9,10 @@ import { tokenSecret } from '@app/auth';
 import { SystemClock, type AppConfig, type Clock } from '@app/config';
 import { Database } from '@app/database';
 import { ApiModule } from './api.module.js';
+import { TokenService } from './auth/token.service.js';
 import { requestIdOf } from './http/logging.js';
 import { sendProblem } from './http/problem.filter.js';
+import { rateLimitOptions } from './http/rate-limit.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -41,6 +45,11 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
   );
   if (options.logs !== false) app.useLogger(app.get(PinoLogger));
   app.enableShutdownHooks();
+
+  // Plugins before init: their onRoute hooks must see the routes Nest registers there. Helmet's
+  // defaults suit a JSON API; an HTML page sets its own stricter CSP.
+  await app.register(helmet);
+  if (config.RATE_LIMIT_PER_MINUTE > 0) await app.register(rateLimit, rateLimitOptions(config.RATE_LIMIT_PER_MINUTE, app.get(TokenService)));
 
   const fastify = app.getHttpAdapter().getInstance();
   const logger = new Logger('Http');

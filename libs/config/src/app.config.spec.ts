@@ -30,6 +30,7 @@ describe(loadConfig.name, () => {
       BCRYPT_COST: 12,
       INVITE_TTL: '7d',
       LOG_LEVEL: 'info',
+      RATE_LIMIT_PER_MINUTE: 1200,
     });
     expect(sut.REDIS_URL).toBeUndefined();
     expect(sut.SMTP_URL).toBeUndefined();
@@ -70,6 +71,22 @@ describe(loadConfig.name, () => {
 
     expect(sut.BCRYPT_COST).toBe(12);
     expect(sut.REDIS_URL).toBeUndefined();
+  });
+
+  it.each([
+    ['0', 0],
+    ['30', 30],
+  ])('takes RATE_LIMIT_PER_MINUTE=%s (0 turns the limit off)', (value, expected) => {
+    const sut = loadConfig(anEnv({ RATE_LIMIT_PER_MINUTE: value }));
+
+    expect(sut.RATE_LIMIT_PER_MINUTE).toBe(expected);
+  });
+
+  it.each(['-1', '1.5', 'many'])('refuses RATE_LIMIT_PER_MINUTE=%s, naming it', (value) => {
+    const error = configError(anEnv({ RATE_LIMIT_PER_MINUTE: value }));
+
+    expect(error.variable).toBe('RATE_LIMIT_PER_MINUTE');
+    expect(error.message).toMatch(/^RATE_LIMIT_PER_MINUTE /);
   });
 
   it.each(['3', '16', 'abc', '4.5', '-4'])('refuses BCRYPT_COST=%s, naming it', (value) => {

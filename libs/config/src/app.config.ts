@@ -68,6 +68,12 @@ export class AppConfig {
   @Matches(DURATION, { message: 'must be a duration such as 7d, 12h or 30m' })
   INVITE_TTL = '7d';
 
+  /** Requests a minute per client (per IP without a valid token) on /api and /oauth/token; 0 turns the limit off. */
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number of requests a minute (0: no limit)' })
+  @Min(0, { message: 'must be a whole number of requests a minute (0: no limit)' })
+  RATE_LIMIT_PER_MINUTE = 1200;
+
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 

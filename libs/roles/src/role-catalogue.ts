@@ -25,9 +25,10 @@ export class RoleCatalogue {
     return rows;
   }
 
-  async create(role: Role): Promise<Role> {
+  /** Adds a role; inside `tx` when given, so it commits with whatever else that transaction writes. */
+  async create(role: Role, tx: Queryable = this.db): Promise<Role> {
     try {
-      await this.db.query('INSERT INTO roles (reference, title, approval_method) VALUES ($1, $2, $3)', [
+      await tx.query('INSERT INTO roles (reference, title, approval_method) VALUES ($1, $2, $3)', [
         role.reference,
         role.title,
         role.approvalMethod,

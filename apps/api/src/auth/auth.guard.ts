@@ -25,13 +25,11 @@ export class AuthGuard implements CanActivate {
     const needed = this.reflector.getAllAndOverride<Scope[] | undefined>(SCOPES_KEY, [context.getHandler(), context.getClass()]);
     if (needed === undefined && !request.url.startsWith('/api/')) return true;
 
-    const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match?.[1]) {
+    const token = this.tokens.fromRequest(request);
+    if (token === undefined) {
       throw new ProblemException(problem(401, 'unauthorized', 'send Authorization: Bearer <token> (POST /oauth/token issues one)'), challenge());
     }
-    const token = this.tokens.verify(match[1]);
-    if (!token) {
+    if (token === null) {
       throw new ProblemException(problem(401, 'invalid_token', 'the bearer token is invalid or has expired'), challenge('invalid_token'));
     }
     request.client = token;

@@ -6,6 +6,7 @@ import type { ContactView } from '@app/contacts';
 import { ContactQueries, type ContactPage } from '@app/projections';
 import type { AuthenticatedRequest } from '../auth/auth.guard.js';
 import { RequireScopes } from '../auth/scopes.decorator.js';
+import { Idempotency, type Outcome } from '../http/idempotency.js';
 import { problem, ProblemException } from '../http/problem.js';
 import { metadataOf } from '../http/request-metadata.js';
 import { validateBody, validateQuery } from '../http/validation.js';
@@ -36,10 +37,21 @@ function parseIfMatch(header: string | undefined): number | undefined {
   return Number(match[1]);
 }
 
+type ContactReply = { contact: ContactView };
+
+const created = (contact: ContactView): Outcome<ContactReply> => ({
+  status: 201,
+  headers: { location: `/api/contacts/${contact.id}.json`, etag: `"${contact.version}"` },
+  body: { contact },
+});
+
+const updated = (contact: ContactView): Outcome<ContactReply> => ({ status: 200, headers: { etag: `"${contact.version}"` }, body: { contact } });
+
 @Controller('api')
 export class ContactsController {
   constructor(
     @Inject(ContactService) private readonly contacts: ContactService,
+    @Inject(Idempotency) private readonly idempotency: Idempotency,
     @Inject(ContactQueries) private readonly queries: ContactQueries,
     @Inject(Clock) private readonly clock: Clock,
   ) {}
@@ -50,11 +62,11 @@ export class ContactsController {
     @Body() body: unknown,
     @Req() request: AuthenticatedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<{ contact: ContactView }> {
+  ): Promise<ContactReply> {
     const dto = await validateBody(CreateContactRequest, body);
-    const contact = await this.contacts.create({ contact: dto.contact.toInput(), invite: dto.invite === true }, metadataOf(request));
-    void reply.status(201).header('location', `/api/contacts/${contact.id}.json`).header('etag', `"${contact.version}"`);
-    return { contact };
+    return this.idempotency.run(request, reply, created, (record) =>
+      this.contacts.create({ contact: dto.contact.toInput(), invite: dto.invite === true }, metadataOf(request), record),
+    );
   }
 
   @Get('contacts.json')
@@ -85,16 +97,12 @@ export class ContactsController {
     @Headers('if-match') ifMatch: string | undefined,
     @Req() request: AuthenticatedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<{ contact: ContactView }> {
+  ): Promise<ContactReply> {
     const id = contactIdOf(file);
     const expectedVersion = parseIfMatch(ifMatch);
     const dto = await validateBody(UpdateContactRequest, body);
-    const contact = await this.contacts.update(
-      id,
-      { contact: dto.contact.toPatch(), invite: dto.invite === true, expectedVersion },
-      metadataOf(request),
+    return this.idempotency.run(request, reply, updated, (record) =>
+      this.contacts.update(id, { contact: dto.contact.toPatch(), invite: dto.invite === true, expectedVersion }, metadataOf(request), record),
     );
-    void reply.header('etag', `"${contact.version}"`);
-    return { contact };
   }
 }

@@ -1,9 +1,12 @@
-import { Body, Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsDefined, IsIn, IsObject, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import type { FastifyReply } from 'fastify';
 import { APPROVAL_METHODS, type ApprovalMethod } from '@app/contacts';
 import { RoleCatalogue, type Role } from '@app/roles';
+import type { AuthenticatedRequest } from '../auth/auth.guard.js';
 import { RequireScopes } from '../auth/scopes.decorator.js';
+import { Idempotency, type Outcome } from '../http/idempotency.js';
 import { validateBody } from '../http/validation.js';
 
 export class RoleDto {
@@ -28,10 +31,15 @@ export class CreateRoleRequest {
   role!: RoleDto;
 }
 
+const created = (role: Role): Outcome<{ role: Role }> => ({ status: 201, headers: {}, body: { role } });
+
 /** The access-role catalogue (DESIGN §6). */
 @Controller('api')
 export class RolesController {
-  constructor(@Inject(RoleCatalogue) private readonly roles: RoleCatalogue) {}
+  constructor(
+    @Inject(RoleCatalogue) private readonly roles: RoleCatalogue,
+    @Inject(Idempotency) private readonly idempotency: Idempotency,
+  ) {}
 
   @Get('roles.json')
   @RequireScopes('roles.readonly')
@@ -40,10 +48,17 @@ export class RolesController {
   }
 
   @Post('roles.json')
-  @HttpCode(201)
   @RequireScopes('roles')
-  async create(@Body() body: unknown): Promise<{ role: Role }> {
+  async create(
+    @Body() body: unknown,
+    @Req() request: AuthenticatedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ role: Role }> {
     const { role } = await validateBody(CreateRoleRequest, body);
-    return { role: await this.roles.create({ reference: role.reference, title: role.title, approvalMethod: role.approvalMethod }) };
+    return this.idempotency.run(request, reply, created, (record) =>
+      this.idempotency.transaction(record, (tx) =>
+        this.roles.create({ reference: role.reference, title: role.title, approvalMethod: role.approvalMethod }, tx),
+      ),
+    );
   }
 }
