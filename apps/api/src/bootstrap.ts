@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { NestFactory } from '@nestjs/core';
@@ -24,6 +25,7 @@ export interface ApiOptions {
 
 /** Builds the HTTP application, ready to `listen` (or to `inject` in tests). */
 export async function createApi(config: AppConfig, options: ApiOptions = {}): Promise<NestFastifyApplication> {
+  const frameworkLogger = new Logger('Http');
   const database = new Database({ url: config.DATABASE_URL, applicationName: 'contacts-api' });
   const secret = await tokenSecret(database, config.TOKEN_SECRET);
   const adapter = new FastifyAdapter({
@@ -37,6 +39,8 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
     // secure-json-parse: a body with __proto__ or constructor.prototype is refused, never merged.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // URLs Fastify cannot route (undecodable, a parameter over its length) get a problem too.
+    frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => sendProblem(reply, error, frameworkLogger),
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule.forRoot({ config, clock: options.clock ?? new SystemClock(), database, tokenSecret: secret }),

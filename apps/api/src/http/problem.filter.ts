@@ -13,6 +13,8 @@ const FASTIFY_ERRORS: Record<string, [number, string, string]> = {
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'malformed_json', 'the body is not valid JSON'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'bad_request', 'Content-Length does not match the body'],
   FST_ERR_CTP_INVALID_TYPE: [415, 'unsupported_media_type', 'the Content-Type header is not valid'],
+  FST_ERR_BAD_URL: [400, 'bad_url', 'the URL is not validly encoded'],
+  FST_ERR_MAX_PARAM_LENGTH: [414, 'uri_too_long', 'a part of the URL is too long'],
 };
 
 /** Refusals Nest and Fastify raise as plain HTTP exceptions. */
