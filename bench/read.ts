@@ -2,6 +2,8 @@ import type { AutocannonRequest } from 'autocannon';
 import {
   BARE_READ_SERVER,
   checkpoint,
+  cpuPerOperation,
+  CpuMeter,
   createBenchDatabase,
   freePort,
   HOST,
@@ -14,7 +16,9 @@ import {
   startNode,
   table,
   waitForHealth,
+  waitForQuiet,
   type BenchDatabase,
+  type CpuFigures,
   type Child,
   type LoadFigures,
 } from './support.js';
@@ -61,13 +65,29 @@ export function readRequests(ids: string[]): AutocannonRequest[] {
   return [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/api/contacts/${ids[n++ % ids.length]}.json` }) }];
 }
 
-async function measure(server: Child, headers: Record<string, string>, ids: string[]): Promise<LoadFigures> {
+/** One read, to check a server answers 200 with the contact before it is loaded. */
+async function readOne(server: Child, headers: Record<string, string>, id: string): Promise<unknown> {
+  const response = await fetch(`${server.baseUrl}/api/contacts/${id}.json`, { headers });
+  const body: unknown = await response.json();
+  if (response.status !== 200) throw new Error(`${server.name}: GET contact answered ${response.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function measure(
+  server: Child,
+  database: string,
+  headers: Record<string, string>,
+  ids: string[],
+): Promise<LoadFigures & { cpu: CpuFigures | null }> {
   const options = { url: server.baseUrl, connections: CONNECTIONS, headers, requests: readRequests(ids) };
   log(`${server.name}: warm-up ${WARMUP} s (not measured)`);
   await load({ ...options, duration: WARMUP });
   await checkpoint();
   log(`${server.name}: GET /api/contacts/{id}.json, ${CONNECTIONS} connections, ${DURATION} s`);
-  return load({ ...options, duration: DURATION });
+  const pid = server.process.pid;
+  const meter = new CpuMeter(database, () => ({ server: pid, load: process.pid }));
+  const figures = await load({ ...options, duration: DURATION });
+  return { ...figures, cpu: meter.stop() };
 }
 
 export async function readBench(): Promise<Record<string, unknown>> {
@@ -84,14 +104,18 @@ export async function readBench(): Promise<Record<string, unknown>> {
     await api.stop();
     api = null;
 
+    const busyBefore = await waitForQuiet();
     bare = startNode('bare fastify+pg', BARE_READ_SERVER, { DATABASE_URL: db.url, PORT: String(await freePort()), HOST });
     await waitForHealth(bare);
-    const base = await measure(bare, {}, ids);
+    const bareBody = JSON.stringify(await readOne(bare, {}, ids[0]!));
+    const base = await measure(bare, db.name, {}, ids);
     await bare.stop();
     bare = null;
 
     api = await startApi(db.url);
-    const http = await measure(api, { authorization: `Bearer ${token}` }, ids);
+    const apiBody = JSON.stringify(await readOne(api, { authorization: `Bearer ${token}` }, ids[0]!));
+    if (apiBody !== bareBody) throw new Error(`the bare server and the API return different bodies:\n${bareBody}\n${apiBody}`);
+    const http = await measure(api, db.name, { authorization: `Bearer ${token}` }, ids);
 
     const ratio = round(http.rps / base.rps, 3);
     console.log(
@@ -102,6 +126,12 @@ export async function readBench(): Promise<Record<string, unknown>> {
       ]),
     );
     console.log(`ratio API/bare = ${ratio} (goal >= ${GOAL}: ${ratio >= GOAL ? 'met' : 'NOT met'})`);
+    const baseCpu = cpuPerOperation(base.cpu, base.ok);
+    const apiCpu = cpuPerOperation(http.cpu, http.ok);
+    if (baseCpu && apiCpu) {
+      console.log(`CPU ms per read: bare ${JSON.stringify(baseCpu)}; API ${JSON.stringify(apiCpu)}`);
+      console.log(`CPU s used by other work on the machine: ${base.cpu?.other} of ${base.cpu?.capacity} (bare run), ${http.cpu?.other} of ${http.cpu?.capacity} (API run)`);
+    }
     const failed = base.non2xx + base.errors + http.non2xx + http.errors;
     if (failed > 0) {
       console.log(`FAIL: non-2xx or errors (bare ${JSON.stringify(base.statusCodes)}, API ${JSON.stringify(http.statusCodes)})`);
@@ -114,6 +144,9 @@ export async function readBench(): Promise<Record<string, unknown>> {
       ratio,
       goal: GOAL,
       met: ratio >= GOAL && failed === 0,
+      cpuMsPerRead: { bare: baseCpu, api: apiCpu },
+      otherCpuSeconds: { bare: base.cpu?.other ?? null, api: http.cpu?.other ?? null },
+      machineBusyBefore: busyBefore,
     };
   } finally {
     await bare?.stop();

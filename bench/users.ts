@@ -2,7 +2,19 @@ import { randomUUID } from 'node:crypto';
 import bcrypt from 'bcrypt';
 import type { AutocannonRequest } from 'autocannon';
 import { readRequests, seedContacts } from './read.js';
-import { createBenchDatabase, issueToken, load, log, round, startApi, table, type BenchDatabase, type Child } from './support.js';
+import {
+  CpuMeter,
+  createBenchDatabase,
+  issueToken,
+  load,
+  log,
+  round,
+  startApi,
+  table,
+  waitForQuiet,
+  type BenchDatabase,
+  type Child,
+} from './support.js';
 
 const RAW_SECONDS = 8;
 const RAW_CONCURRENCY = 4;
@@ -44,6 +56,7 @@ export async function usersBench(): Promise<Record<string, unknown>> {
   let db: BenchDatabase | null = null;
   let api: Child | null = null;
   try {
+    const busyBefore = await waitForQuiet();
     log(`raw bcrypt.hash at cost ${cost}, ${RAW_CONCURRENCY} in flight, ${RAW_SECONDS} s`);
     const raw = await rawHashRate(cost, RAW_SECONDS, RAW_CONCURRENCY);
 
@@ -69,6 +82,8 @@ export async function usersBench(): Promise<Record<string, unknown>> {
       },
     ];
     log(`API: POST users (${USER_CONNECTIONS} connections) and GET contacts at ${READ_RATE}/s, ${DURATION} s`);
+    const apiPid = api.process.pid;
+    const meter = new CpuMeter(db.name, () => ({ api: apiPid, load: process.pid }));
     const [users, reads] = await Promise.all([
       load({ url: api.baseUrl, connections: USER_CONNECTIONS, duration: DURATION, headers, requests: createUser, timeout: 30 }),
       load({
@@ -80,6 +95,7 @@ export async function usersBench(): Promise<Record<string, unknown>> {
         requests: readRequests(ids),
       }),
     ]);
+    const cpu = meter.stop();
     const usersPerSecond = round(users.ok / users.duration, 2);
     const ratio = round(usersPerSecond / raw.rate, 3);
 
@@ -93,6 +109,7 @@ export async function usersBench(): Promise<Record<string, unknown>> {
     );
     console.log(`ratio users/raw = ${ratio} (goal >= ${RATIO_GOAL}: ${ratio >= RATIO_GOAL ? 'met' : 'NOT met'})`);
     console.log(`GET p99 under user load = ${reads.p99} ms (goal < ${P99_GOAL}: ${reads.p99 < P99_GOAL ? 'met' : 'NOT met'})`);
+    if (cpu) console.log(`CPU s over the API run: ${JSON.stringify(cpu.seconds)}; other work on the machine: ${cpu.other} of ${cpu.capacity}`);
     const failed = users.non2xx + users.errors + reads.non2xx + reads.errors;
     if (failed > 0) {
       console.log(`FAIL: non-2xx or errors (users ${JSON.stringify(users.statusCodes)}, reads ${JSON.stringify(reads.statusCodes)})`);
@@ -106,6 +123,9 @@ export async function usersBench(): Promise<Record<string, unknown>> {
       ratio,
       goals: { ratio: RATIO_GOAL, readP99Ms: P99_GOAL },
       met: ratio >= RATIO_GOAL && reads.p99 < P99_GOAL && failed === 0,
+      cpuSeconds: cpu?.seconds ?? null,
+      otherCpuSeconds: cpu?.other ?? null,
+      machineBusyBefore: busyBefore,
     };
   } finally {
     await api?.stop();

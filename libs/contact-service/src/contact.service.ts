@@ -26,6 +26,7 @@ import { ConcurrencyError, EMPTY_STREAM, type EventMetadata, type EventStore, ty
 import { asRecorded, contactsProjection } from '@app/projections';
 import type { RoleCatalogue } from '@app/roles';
 import { releaseEmail, reserveEmail } from './email-reservations.js';
+import { HASH_CONCURRENCY, Slots } from './slots.js';
 
 export interface ContactServiceOptions {
   bcryptCost: number;
@@ -61,6 +62,8 @@ const MAX_ATTEMPTS = 5;
  * appends the events, keeps the email reservation and projects the read row (DESIGN §2).
  */
 export class ContactService {
+  private readonly hashing = new Slots(HASH_CONCURRENCY);
+
   constructor(
     private readonly db: Database,
     private readonly store: EventStore,
@@ -171,9 +174,9 @@ export class ContactService {
     return next;
   }
 
-  /** bcrypt in libuv's thread pool: hashing never blocks the event loop. */
+  /** bcrypt in libuv's thread pool: hashing never blocks the event loop; at most one hash a core at once. */
   private hash(password: string): Promise<string> {
-    return bcrypt.hash(password, this.options.bcryptCost);
+    return this.hashing.run(() => bcrypt.hash(password, this.options.bcryptCost));
   }
 
   private newInvite(now: Date): { tokenHash: string; expiresAt: string } {
