@@ -19,9 +19,11 @@ import {
   type ContactState,
   type ContactView,
   type Contact,
+  type ContactEvent,
+  type EmailReservation,
 } from '@app/contacts';
 import type { Clock } from '@app/config';
-import type { Database, Tx } from '@app/database';
+import type { Database, Queryable, Tx } from '@app/database';
 import { ConcurrencyError, EMPTY_STREAM, type EventMetadata, type EventStore, type StreamHead } from '@app/event-store';
 import { asRecorded, contactsProjection } from '@app/projections';
 import type { RoleCatalogue } from '@app/roles';
@@ -52,6 +54,15 @@ export interface UpdateRequest {
 export interface CommitHooks {
   begin(tx: Tx): Promise<void>;
   complete(tx: Tx, contact: ContactView): Promise<void>;
+}
+
+interface Change {
+  contactId: string;
+  head: StreamHead;
+  events: ContactEvent[];
+  next: Contact;
+  /** email reservations to give up and to take, in that order, in the same transaction */
+  reservations: ({ release: EmailReservation } | { reserve: EmailReservation })[];
 }
 
 /** Writers that are not serialised by the stream lock (none today) may still race: retry a few times. */
@@ -92,11 +103,19 @@ export class ContactService {
       addressId: randomUUID(),
       catalogue,
     };
-    const contact = await this.db.transaction(async (tx) => {
-      await hooks?.begin(tx);
-      return this.commit(tx, command, null, EMPTY_STREAM, metadata, now, hooks);
-    });
-    return atMoment(toContactView(contact), now);
+    const change = this.plan(command, null, EMPTY_STREAM, now);
+    if (!hooks && change.reservations.length === 0) {
+      // Nothing else must commit with it: the append and the read row go as one statement.
+      await this.write(this.db, change, metadata, now);
+    } else {
+      await this.db.transaction(async (tx) => {
+        await hooks?.begin(tx);
+        await this.write(tx, change, metadata, now);
+        await hooks?.complete(tx, atMoment(toContactView(change.next), now));
+        return change.next;
+      });
+    }
+    return atMoment(toContactView(change.next), now);
   }
 
   async update(contactId: string, request: UpdateRequest, metadata: EventMetadata, hooks?: CommitHooks): Promise<ContactView> {
@@ -137,7 +156,10 @@ export class ContactService {
             addressId: randomUUID(),
             catalogue,
           };
-          return this.commit(tx, command, state, stream.head, metadata, now, hooks);
+          const change = this.plan(command, state, stream.head, now);
+          await this.write(tx, change, metadata, now);
+          await hooks?.complete(tx, atMoment(toContactView(change.next), now));
+          return change.next;
         });
         return atMoment(toContactView(contact), now);
       } catch (error) {
@@ -146,32 +168,37 @@ export class ContactService {
     }
   }
 
-  /** Decides one command against a loaded stream and writes its outcome inside `tx`. */
-  private async commit(
-    tx: Tx,
-    command: ContactCommand,
-    state: ContactState,
-    head: StreamHead,
-    metadata: EventMetadata,
-    now: Date,
-    hooks: CommitHooks | undefined,
-  ): Promise<Contact> {
+  /** Decides one command against a loaded stream: the events, and the contact and writes they lead to. */
+  private plan(command: ContactCommand, state: ContactState, head: StreamHead, now: Date): Change {
     const events = decide(command, state, now);
-    const stored = await this.store.append(tx, command.contactId, head, events, { metadata, recordedAt: now });
-    const next = fold(stored.map(asRecorded), state);
+    const recordedAt = now.toISOString();
+    const next = fold(events.map((event, i) => ({ ...event, version: head.version + i + 1, recordedAt })), state);
     if (next === null) throw new Error(`stream ${command.contactId} holds no contact after ${command.type}`);
-    if (stored.length > 0) {
-      const before = emailReservation(state);
-      const after = emailReservation(next);
-      if (before?.email !== after?.email || before?.kind !== after?.kind) {
-        if (before) await releaseEmail(tx, next.id, before);
-        if (after) await reserveEmail(tx, next.id, after);
-      }
-      const row = contactsProjection.toRow(next);
-      if (row) await contactsProjection.save(tx, row);
+    const before = emailReservation(state);
+    const after = emailReservation(next);
+    const moved = events.length > 0 && (before?.email !== after?.email || before?.kind !== after?.kind);
+    return {
+      contactId: command.contactId,
+      head,
+      events,
+      next,
+      reservations: moved ? [...(before ? [{ release: before }] : []), ...(after ? [{ reserve: after }] : [])] : [],
+    };
+  }
+
+  /** Writes a planned change: reservations first, then the events with their read row alongside. */
+  private async write(on: Queryable, change: Change, metadata: EventMetadata, now: Date): Promise<void> {
+    if (change.events.length === 0) return;
+    for (const step of change.reservations) {
+      if ('release' in step) await releaseEmail(on, change.contactId, step.release);
+      else await reserveEmail(on, change.contactId, step.reserve);
     }
-    await hooks?.complete(tx, atMoment(toContactView(next), now));
-    return next;
+    const row = contactsProjection.toRow(change.next);
+    await this.store.append(on, change.contactId, change.head, change.events, {
+      metadata,
+      recordedAt: now,
+      alongside: row ? contactsProjection.saveAlongside(row) : undefined,
+    });
   }
 
   /** bcrypt in libuv's thread pool: hashing never blocks the event loop; at most one hash a core at once. */

@@ -46,7 +46,23 @@ export interface Stream {
 export interface AppendOptions {
   metadata: EventMetadata;
   recordedAt: Date;
+  /**
+   * A statement that must take effect exactly when the events do (an inline projection), sent in
+   * the same round trip as the append: its `$1..$n` are its own `values`, and it may read the
+   * `appended` rows. It is how a write reaches Postgres in one statement when no transaction is
+   * needed for anything else.
+   */
+  alongside?: AlongsideStatement;
 }
+
+export interface AlongsideStatement {
+  /** names the combined prepared statement; the same name must always carry the same text */
+  name: string;
+  text: string;
+  values: unknown[];
+}
+
+const APPEND_PARAMS = 5;
 
 /** The Postgres event store (DESIGN §3.2–3.3): append with an expected version, read a stream, read the log. */
 export class EventStore {
@@ -77,19 +93,27 @@ export class EventStore {
       previous = hash;
       return { version, type: event.type, data: event.data, hash };
     });
-    try {
-      // Named: prepared once per connection (the hot path of every write).
-      const result = await tx.query<{ position: string; transaction_id: string }>({
-        name: 'events_append',
-        text: `INSERT INTO events (stream_id, stream_version, type, data, metadata, recorded_at, hash)
+    const insert = `INSERT INTO events (stream_id, stream_version, type, data, metadata, recorded_at, hash)
          SELECT $1, r.version, r.type, r.data, $3, $4, r.hash
          FROM jsonb_to_recordset($2::jsonb) AS r(version int, type text, data jsonb, hash text)
          -- the head must exist: an expected version beyond the stream would leave a gap
          WHERE $5::int = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND stream_version = $5)
          ORDER BY r.version
-         RETURNING position, transaction_id::text`,
-        values: [streamId, JSON.stringify(rows), JSON.stringify(options.metadata), recordedAt, head.version],
-      });
+         RETURNING position, transaction_id::text`;
+    const values = [streamId, JSON.stringify(rows), JSON.stringify(options.metadata), recordedAt, head.version];
+    const alongside = options.alongside;
+    try {
+      // Named: prepared once per connection (the hot path of every write).
+      const result = await tx.query<{ position: string; transaction_id: string }>(
+        alongside
+          ? {
+              name: `events_append+${alongside.name}`,
+              text: `WITH appended AS (${insert}), alongside AS (${renumber(alongside.text, APPEND_PARAMS)})
+                     SELECT position, transaction_id FROM appended ORDER BY position`,
+              values: [...values, ...alongside.values],
+            }
+          : { name: 'events_append', text: insert, values },
+      );
       if (result.rows.length !== rows.length) throw new ConcurrencyError(streamId, head.version);
       return rows.map((row, i) => ({
         position: result.rows[i]?.position ?? '',
@@ -124,6 +148,11 @@ export class EventStore {
     );
     return rows.map(toStored);
   }
+}
+
+/** Shifts a statement's `$n` parameters past the append's own. */
+function renumber(text: string, by: number): string {
+  return text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + by}`);
 }
 
 export function checkpointOf(event: StoredEvent): LogCheckpoint {

@@ -9,7 +9,7 @@ import {
   type Recorded,
 } from '@app/contacts';
 import type { Queryable } from '@app/database';
-import type { StoredEvent } from '@app/event-store';
+import type { AlongsideStatement, StoredEvent } from '@app/event-store';
 
 /** The row of the `contacts` read table a contact's state projects to. */
 export interface ContactRow {
@@ -50,18 +50,26 @@ export const contactsProjection = {
 
   /** Writes the row unless the table already holds a later version of it. */
   async save(tx: Queryable, row: ContactRow): Promise<void> {
-    await tx.query({
-      name: 'contacts_save',
-      text: `INSERT INTO contacts (id, type, email, tags, version, created, view)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (id) DO UPDATE SET
-         type = EXCLUDED.type, email = EXCLUDED.email, tags = EXCLUDED.tags,
-         version = EXCLUDED.version, view = EXCLUDED.view
-       WHERE contacts.version < EXCLUDED.version`,
-      values: [row.id, row.type, row.email, row.tags, row.version, row.created, JSON.stringify(row.view)],
-    });
+    await tx.query({ name: 'contacts_save', text: SAVE, values: saveValues(row) });
+  },
+
+  /** The same write, to ride along with the append of the events it projects (one round trip). */
+  saveAlongside(row: ContactRow): AlongsideStatement {
+    return { name: 'contacts_save', text: `${SAVE_SELECT} WHERE EXISTS (SELECT 1 FROM appended) ${SAVE_CONFLICT}`, values: saveValues(row) };
   },
 };
+
+const SAVE_SELECT = `INSERT INTO contacts (id, type, email, tags, version, created, view)
+  SELECT $1::uuid, $2::text, $3::text, $4::text[], $5::int, $6::timestamptz, $7::json`;
+const SAVE_CONFLICT = `ON CONFLICT (id) DO UPDATE SET
+    type = EXCLUDED.type, email = EXCLUDED.email, tags = EXCLUDED.tags,
+    version = EXCLUDED.version, view = EXCLUDED.view
+  WHERE contacts.version < EXCLUDED.version`;
+const SAVE = `${SAVE_SELECT} ${SAVE_CONFLICT}`;
+
+function saveValues(row: ContactRow): unknown[] {
+  return [row.id, row.type, row.email, row.tags, row.version, row.created, JSON.stringify(row.view)];
+}
 
 /** Events of a contact stream as the domain reads them. */
 export function asRecorded(event: StoredEvent): Recorded {
