@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -13,6 +12,7 @@ import { ApiModule } from './api.module.js';
 import { TokenService } from './auth/token.service.js';
 import { requestIdOf } from './http/logging.js';
 import { sendProblem } from './http/problem.filter.js';
+import { securityHeaders } from './http/security-headers.js';
 import { rateLimitOptions } from './http/rate-limit.js';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -50,16 +50,15 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
   if (options.logs !== false) app.useLogger(app.get(PinoLogger));
   app.enableShutdownHooks();
 
-  // Plugins before init: their onRoute hooks must see the routes Nest registers there. Helmet's
-  // defaults suit a JSON API; an HTML page sets its own stricter CSP.
-  await app.register(helmet);
+  // Plugins before init: their onRoute hooks must see the routes Nest registers there.
   if (config.RATE_LIMIT_PER_MINUTE > 0) await app.register(rateLimit, rateLimitOptions(config.RATE_LIMIT_PER_MINUTE, app.get(TokenService)));
 
   const fastify = app.getHttpAdapter().getInstance();
   const logger = new Logger('Http');
-  fastify.addHook('onSend', async (request, reply, payload) => {
-    void reply.header('x-request-id', request.id);
-    return payload;
+  const security = securityHeaders();
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.headers(security).header('x-request-id', request.id);
+    done();
   });
   // The API speaks JSON only; /oauth/token also takes a form (RFC 6749).
   fastify.addHook('onRequest', async (request, reply) => {
