@@ -1,5 +1,5 @@
 /**
- * Load benchmarks: `npm run bench -- create | read | users`.
+ * Load benchmarks: `npm run bench -- create | read | users | update`.
  * Each makes its own database on DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432),
  * starts what it measures as child processes on 127.0.0.1, prints a table and, last, one JSON line
  * of the figures; it drops the database and stops the children however it ends.
@@ -8,12 +8,14 @@ import 'reflect-metadata';
 import { createBench } from './create.js';
 import { readBench } from './read.js';
 import { cleanUpAll, log } from './support.js';
+import { updateBench } from './update.js';
 import { usersBench } from './users.js';
 
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   create: createBench,
   read: readBench,
   users: usersBench,
+  update: updateBench,
 };
 
 const USAGE = `usage: npm run bench -- <${Object.keys(BENCHES).join('|')}>`;
