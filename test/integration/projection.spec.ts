@@ -45,7 +45,7 @@ describe('contactsProjection', () => {
   /** The row as the table holds it, with the view's stored JSON text. */
   async function storedRow(id: string): Promise<{ row: ContactRow; viewText: string } | null> {
     const { rows } = await database.db.query<ContactRow & { created: Date; view_text: string }>(
-      'SELECT id, type, email, tags, version, created, view, view::text AS view_text FROM contacts WHERE id = $1',
+      'SELECT id, type, email, tags, version, created, view, state, head_hash AS "headHash", view::text AS view_text FROM contacts WHERE id = $1',
       [id],
     );
     const found = rows[0];

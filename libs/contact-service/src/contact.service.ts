@@ -25,8 +25,9 @@ import {
 import type { Clock } from '@app/config';
 import type { Database, Queryable, Tx } from '@app/database';
 import { ConcurrencyError, EMPTY_STREAM, type EventMetadata, type EventStore, type StreamHead } from '@app/event-store';
-import { asRecorded, contactsProjection } from '@app/projections';
+import { contactsProjection } from '@app/projections';
 import type { RoleCatalogue } from '@app/roles';
+import { loadContact } from './contact.loader.js';
 import { releaseEmail, reserveEmail } from './email-reservations.js';
 import { HASH_CONCURRENCY, Slots } from './slots.js';
 
@@ -124,7 +125,7 @@ export class ContactService {
     let passwordHash: string | null = null;
     if (typeof password === 'string') {
       // A password only means something to a user; judge and hash it before taking any lock.
-      const current = fold((await this.store.readStream(contactId)).events.map(asRecorded));
+      const current = (await loadContact(this.db, contactId)).state;
       if (current === null) throw new ContactNotFound(contactId);
       if (current.type === 'user') {
         const errors = [...checkUpdate(current, patch, { passwordGiven: true, invite: request.invite }, catalogue, this.clock.now()), ...passwordProblems(password)];
@@ -141,8 +142,7 @@ export class ContactService {
           // One writer of a contact at a time: concurrent updates queue here instead of failing
           // on the expected version and retrying, and none of them is lost.
           await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [contactId]);
-          const stream = await this.store.readStream(contactId, tx);
-          const state = fold(stream.events.map(asRecorded));
+          const { state, head } = await loadContact(tx, contactId);
           if (state === null) throw new ContactNotFound(contactId);
           if (request.expectedVersion !== undefined && request.expectedVersion !== state.version) {
             throw new StaleVersion(contactId, request.expectedVersion, state.version);
@@ -156,7 +156,7 @@ export class ContactService {
             addressId: randomUUID(),
             catalogue,
           };
-          const change = this.plan(command, state, stream.head, now);
+          const change = this.plan(command, state, head, now);
           await this.write(tx, change, metadata, now);
           await hooks?.complete(tx, atMoment(toContactView(change.next), now));
           return change.next;
@@ -193,6 +193,7 @@ export class ContactService {
       if ('release' in step) await releaseEmail(on, change.contactId, step.release);
       else await reserveEmail(on, change.contactId, step.reserve);
     }
+    // The head hash of the row is filled in by the append it rides along with.
     const row = contactsProjection.toRow(change.next);
     await this.store.append(on, change.contactId, change.head, change.events, {
       metadata,

@@ -1,2 +1,3 @@
 export * from './contact.service.js';
 export * from './email-reservations.js';
+export * from './contact.loader.js';

@@ -50,7 +50,7 @@ export interface AppendOptions {
    * A statement that must take effect exactly when the events do (an inline projection), sent in
    * the same round trip as the append: its `$1..$n` are its own `values`, and it may read the
    * `appended` rows. It is how a write reaches Postgres in one statement when no transaction is
-   * needed for anything else.
+   * needed for anything else. `appended` has `position`, `transaction_id`, `stream_version`, `hash`.
    */
   alongside?: AlongsideStatement;
 }
@@ -99,7 +99,7 @@ export class EventStore {
          -- the head must exist: an expected version beyond the stream would leave a gap
          WHERE $5::int = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND stream_version = $5)
          ORDER BY r.version
-         RETURNING position, transaction_id::text`;
+         RETURNING position, transaction_id::text, stream_version, hash`;
     const values = [streamId, JSON.stringify(rows), JSON.stringify(options.metadata), recordedAt, head.version];
     const alongside = options.alongside;
     try {

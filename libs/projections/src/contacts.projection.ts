@@ -3,6 +3,7 @@ import {
   fold,
   normalizeEmail,
   toContactView,
+  type Contact,
   type ContactEventType,
   type ContactState,
   type ContactView,
@@ -20,6 +21,10 @@ export interface ContactRow {
   version: number;
   created: string;
   view: ContactView;
+  /** the folded contact: a snapshot commands start from instead of re-reading the stream */
+  state: Contact;
+  /** the hash of the stream's last event, which the next append chains from */
+  headHash: string | null;
 }
 
 /**
@@ -31,9 +36,11 @@ export const contactsProjection = {
   table: 'contacts',
   handles: CONTACT_EVENT_TYPES satisfies readonly ContactEventType[],
 
-  toRow(state: ContactState): ContactRow | null {
+  toRow(state: ContactState, headHash: string | null = null): ContactRow | null {
     if (state === null) return null;
     return {
+      state,
+      headHash,
       id: state.id,
       type: state.type,
       email: normalizeEmail(state.email),
@@ -45,30 +52,37 @@ export const contactsProjection = {
   },
 
   fromEvents(events: StoredEvent[]): ContactRow | null {
-    return this.toRow(fold(events.map(asRecorded)));
+    return this.toRow(fold(events.map(asRecorded)), events.at(-1)?.hash ?? null);
   },
 
   /** Writes the row unless the table already holds a later version of it. */
   async save(tx: Queryable, row: ContactRow): Promise<void> {
-    await tx.query({ name: 'contacts_save', text: SAVE, values: saveValues(row) });
+    await tx.query({ name: 'contacts_save', text: `${SAVE_SELECT}, $9::text ${SAVE_CONFLICT}`, values: [...saveValues(row), row.headHash] });
   },
 
-  /** The same write, to ride along with the append of the events it projects (one round trip). */
+  /**
+   * The same write, to ride along with the append of the events it projects (one round trip);
+   * the head hash is the one the append just computed.
+   */
   saveAlongside(row: ContactRow): AlongsideStatement {
-    return { name: 'contacts_save', text: `${SAVE_SELECT} WHERE EXISTS (SELECT 1 FROM appended) ${SAVE_CONFLICT}`, values: saveValues(row) };
+    return {
+      name: 'contacts_save',
+      text: `${SAVE_SELECT}, (SELECT hash FROM appended ORDER BY stream_version DESC LIMIT 1)
+        WHERE EXISTS (SELECT 1 FROM appended) ${SAVE_CONFLICT}`,
+      values: saveValues(row),
+    };
   },
 };
 
-const SAVE_SELECT = `INSERT INTO contacts (id, type, email, tags, version, created, view)
-  SELECT $1::uuid, $2::text, $3::text, $4::text[], $5::int, $6::timestamptz, $7::json`;
+const SAVE_SELECT = `INSERT INTO contacts (id, type, email, tags, version, created, view, state, head_hash)
+  SELECT $1::uuid, $2::text, $3::text, $4::text[], $5::int, $6::timestamptz, $7::json, $8::jsonb`;
 const SAVE_CONFLICT = `ON CONFLICT (id) DO UPDATE SET
-    type = EXCLUDED.type, email = EXCLUDED.email, tags = EXCLUDED.tags,
-    version = EXCLUDED.version, view = EXCLUDED.view
+    type = EXCLUDED.type, email = EXCLUDED.email, tags = EXCLUDED.tags, version = EXCLUDED.version,
+    view = EXCLUDED.view, state = EXCLUDED.state, head_hash = EXCLUDED.head_hash
   WHERE contacts.version < EXCLUDED.version`;
-const SAVE = `${SAVE_SELECT} ${SAVE_CONFLICT}`;
 
 function saveValues(row: ContactRow): unknown[] {
-  return [row.id, row.type, row.email, row.tags, row.version, row.created, JSON.stringify(row.view)];
+  return [row.id, row.type, row.email, row.tags, row.version, row.created, JSON.stringify(row.view), JSON.stringify(row.state)];
 }
 
 /** Events of a contact stream as the domain reads them. */

@@ -1,0 +1,50 @@
+import { fold, type Contact, type ContactState, type Recorded } from '@app/contacts';
+import type { Queryable } from '@app/database';
+import { EMPTY_STREAM, type StreamHead } from '@app/event-store';
+
+export interface LoadedContact {
+  state: ContactState;
+  head: StreamHead;
+}
+
+interface Row {
+  snapshot_version: number | null;
+  state: Contact | null;
+  head_hash: string | null;
+  stream_version: number | null;
+  type: string | null;
+  data: Record<string, unknown> | null;
+  recorded_at: Date | null;
+  hash: string | null;
+}
+
+/**
+ * A contact as commands need it, in one round trip: the snapshot its read row keeps, plus any
+ * events past it (none, unless a writer outside the service appended), folded with `evolve`. A
+ * row without a snapshot means the whole stream is read.
+ */
+export async function loadContact(on: Queryable, contactId: string): Promise<LoadedContact> {
+  const { rows } = await on.query<Row>({
+    name: 'contact_load',
+    text: `SELECT s.version AS snapshot_version, s.state, s.head_hash,
+                  e.stream_version, e.type, e.data, e.recorded_at, e.hash
+           FROM (SELECT 1) AS one
+           LEFT JOIN contacts s ON s.id = $1 AND s.state IS NOT NULL AND s.head_hash IS NOT NULL
+           LEFT JOIN LATERAL (
+             SELECT stream_version, type, data, recorded_at, hash FROM events
+             WHERE stream_id = $1 AND stream_version > coalesce(s.version, 0)
+           ) e ON true
+           ORDER BY e.stream_version`,
+    values: [contactId],
+  });
+  const first = rows[0];
+  const snapshot: LoadedContact =
+    first?.state && first.snapshot_version !== null
+      ? { state: first.state, head: { version: first.snapshot_version, hash: first.head_hash } }
+      : { state: null, head: EMPTY_STREAM };
+  const tail = rows.filter((r) => r.stream_version !== null);
+  const last = tail.at(-1);
+  if (!last) return snapshot;
+  const events = tail.map((r) => ({ type: r.type, data: r.data, version: r.stream_version, recordedAt: r.recorded_at?.toISOString() }) as Recorded);
+  return { state: fold(events, snapshot.state), head: { version: last.stream_version ?? 0, hash: last.hash } };
+}
