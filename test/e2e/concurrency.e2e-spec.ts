@@ -3,40 +3,25 @@ import {
   aBranchPayload,
   aRecipientPayload,
   aUserPayload,
+  countCreatedEvents,
   createContact,
   errorsOf,
-  get,
+  totalWithEmail,
   uniqueEmail,
   type Response,
 } from '../support/contact-requests.js';
-import { createTestApi, type TestApi } from '../support/test-api.js';
+import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
 describe('POST /api/contacts.json under concurrency', () => {
   let api: TestApi;
   let token: string;
 
   beforeAll(async () => {
-    api = await createTestApi({ label: 'concurrency' });
-    token = await api.token();
+    ({ api, token } = await createTestApiWithToken({ label: 'concurrency' }));
   });
-  afterAll(async () => {
-    await api.close();
-  });
+  afterAll(() => api.close());
 
   const statuses = (responses: Response[]): number[] => responses.map((r) => r.statusCode).sort();
-  const totalWithEmail = async (email: string, type?: string): Promise<number> => {
-    const query = new URLSearchParams({ email, ...(type ? { type } : {}) });
-    const response = await get(api, token, `/api/contacts.json?${query.toString()}`);
-    expect(response.statusCode).toBe(200);
-    return response.json<{ pagination: { total: number } }>().pagination.total;
-  };
-  const eventsFor = async (email: string): Promise<number> => {
-    const { rows } = await api.database.db.query<{ count: string }>(
-      `SELECT count(*) FROM events WHERE type = 'ContactCreated' AND lower(data->>'email') = $1`,
-      [email.toLowerCase()],
-    );
-    return Number(rows[0]?.count);
-  };
 
   it('lets exactly one of 30 concurrent creates of one user email through; the rest get 409 email_taken', async () => {
     const email = uniqueEmail('race');
@@ -47,9 +32,9 @@ describe('POST /api/contacts.json under concurrency', () => {
     for (const refused of sut.filter((r) => r.statusCode === 409)) {
       expect(errorsOf(refused)).toEqual([{ pointer: '/contact/email', code: 'email_taken' }]);
     }
-    expect(await totalWithEmail(email)).toBe(1);
+    expect(await totalWithEmail(api, token, email)).toBe(1);
     // The refused creates wrote nothing: no orphan events beside the one contact.
-    expect(await eventsFor(email)).toBe(1);
+    expect(await countCreatedEvents(api, email)).toBe(1);
   });
 
   it('treats concurrent spellings of one email (case, spaces) as the same user email', async () => {
@@ -59,7 +44,7 @@ describe('POST /api/contacts.json under concurrency', () => {
     const sut = await Promise.all(spellings.map((spelling) => createContact(api, token, aUserPayload({ email: spelling }))));
 
     expect(statuses(sut)).toEqual([201, 409, 409, 409, 409]);
-    expect(await totalWithEmail(email, 'user')).toBe(1);
+    expect(await totalWithEmail(api, token, email, 'user')).toBe(1);
   });
 
   it('lets one branch and one user hold one email when they race, but only one of each', async () => {
@@ -71,8 +56,8 @@ describe('POST /api/contacts.json under concurrency', () => {
     ]);
 
     expect(statuses(sut)).toEqual([201, 201, ...Array<number>(8).fill(409)]);
-    expect(await totalWithEmail(email, 'user')).toBe(1);
-    expect(await totalWithEmail(email, 'branch')).toBe(1);
+    expect(await totalWithEmail(api, token, email, 'user')).toBe(1);
+    expect(await totalWithEmail(api, token, email, 'branch')).toBe(1);
   });
 
   it('never leaves two recipients, nor a recipient created after the user, on one email when a user and recipients race', async () => {
@@ -88,7 +73,7 @@ describe('POST /api/contacts.json under concurrency', () => {
       expect(user?.statusCode).toBe(201);
       expect(recipients.every((r) => r.statusCode === 201 || r.statusCode === 409)).toBe(true);
       expect(recipients.filter((r) => r.statusCode === 201).length).toBeLessThanOrEqual(1);
-      expect(await totalWithEmail(email, 'recipient')).toBeLessThanOrEqual(1);
+      expect(await totalWithEmail(api, token, email, 'recipient')).toBeLessThanOrEqual(1);
       // Whatever the race decided, a recipient arriving now is refused.
       expect((await createContact(api, token, aRecipientPayload({ email }))).statusCode).toBe(409);
     }
@@ -132,7 +117,7 @@ describe('POST /api/contacts.json under concurrency', () => {
 
       expect(sut.map((r) => r.statusCode)).toEqual([201, 409]);
       expect(errorsOf(sut[1])).toEqual([{ pointer: '/contact/email', code: 'email_taken' }]);
-      expect(await totalWithEmail(email, 'recipient')).toBe(0);
+      expect(await totalWithEmail(api, token, email, 'recipient')).toBe(0);
     });
   });
 });

@@ -8,7 +8,7 @@ import {
   problemOf,
   type Response,
 } from '../support/contact-requests.js';
-import { createTestApi, type TestApi } from '../support/test-api.js';
+import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
 const MIB = 1024 * 1024;
 
@@ -17,12 +17,9 @@ describe('problem documents', () => {
   let token: string;
 
   beforeAll(async () => {
-    api = await createTestApi({ label: 'errors' });
-    token = await api.token();
+    ({ api, token } = await createTestApiWithToken({ label: 'errors' }));
   });
-  afterAll(async () => {
-    await api.close();
-  });
+  afterAll(() => api.close());
 
   /** POST /api/contacts.json with a raw body, so malformed input reaches the server as sent. */
   const send = (payload: string | Buffer, contentType: string | null = 'application/json', url = '/api/contacts.json'): Promise<Response> =>

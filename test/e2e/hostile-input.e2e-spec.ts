@@ -10,11 +10,12 @@ import {
   get,
   post,
   problemOf,
+  readContact,
   uniqueEmail,
   type Body,
   type Response,
 } from '../support/contact-requests.js';
-import { createTestApi, type TestApi } from '../support/test-api.js';
+import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
 const MIB = 1024 * 1024;
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
@@ -41,14 +42,11 @@ describe('hostile input', () => {
   let reference: string;
 
   beforeAll(async () => {
-    api = await createTestApi({ label: 'hostile' });
-    token = await api.token();
+    ({ api, token } = await createTestApiWithToken({ label: 'hostile' }));
     reference = await aRole(api, token, 'none');
     target = await aCreatedContact(api, token, aUserPayload({ accessRoles: [reference], tags: { contact: ['vip'] } }));
   });
-  afterAll(async () => {
-    await api.close();
-  });
+  afterAll(() => api.close());
 
   const raw = (method: 'GET' | 'POST', url: string, payload?: string | Buffer, contentType: string | null = 'application/json'): Promise<Response> =>
     api.http.inject({
@@ -554,11 +552,7 @@ describe('hostile input', () => {
       'Ünïcödé 名前 🎉',
     ];
 
-    const read = async (id: string): Promise<ContactView> => {
-      const response = await get(api, token, `/api/contacts/${id}.json`);
-      expect(response.statusCode).toBe(200);
-      return response.json<{ contact: ContactView }>().contact;
-    };
+    const read = (id: string): Promise<ContactView> => readContact(api, token, id);
 
     it.each(injections)('stores %j verbatim in every free-text field on create, and reads it back unchanged', async (text) => {
       const payload = aGuestPayload({

@@ -1,20 +1,23 @@
 import type { FixedClock } from '@app/config';
-import type { ContactView } from '@app/contacts';
 import {
   aCreatedContact,
   aGuestPayload,
   aUserPayload,
+  contactOf,
+  countCreatedEvents,
   countEvents,
   errorsOf,
   get,
   post,
   problemOf,
+  totalWithEmail,
   uniqueEmail,
   uniqueReference,
+  updateContact,
   type Body,
   type Response,
 } from '../support/contact-requests.js';
-import { createTestApi, type TestApi } from '../support/test-api.js';
+import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
 const HOUR = 3_600_000;
 
@@ -25,34 +28,18 @@ describe('Idempotency-Key on POST /api', () => {
   let keySequence = 0;
 
   beforeAll(async () => {
-    api = await createTestApi({ label: 'idempotency' });
-    clock = api.clock as FixedClock;
-    token = await api.token();
+    ({ api, token } = await createTestApiWithToken({ label: 'idempotency' }));
+    clock = api.clock;
   });
-  afterAll(async () => {
-    await api.close();
-  });
+  afterAll(() => api.close());
 
   /** A key no other test uses. */
   const aKey = (): string => `key-${++keySequence}-${Math.random().toString(36).slice(2)}`;
   const keyed = (key: string, extra: Record<string, string> = {}): Record<string, string> => ({ 'idempotency-key': key, ...extra });
   const createWithKey = (key: string, contact: Body, as = token): Promise<Response> => post(api, as, '/api/contacts.json', { contact }, keyed(key));
   const updateWithKey = (key: string, id: string, contact: Body, headers: Record<string, string> = {}): Promise<Response> =>
-    post(api, token, `/api/contacts/${id}.json`, { contact }, keyed(key, headers));
-  const contactOf = (response: Response): ContactView => response.json<{ contact: ContactView }>().contact;
+    updateContact(api, token, id, contact, {}, keyed(key, headers));
 
-  const totalWithEmail = async (email: string): Promise<number> => {
-    const response = await get(api, token, `/api/contacts.json?${new URLSearchParams({ email }).toString()}`);
-    expect(response.statusCode).toBe(200);
-    return response.json<{ pagination: { total: number } }>().pagination.total;
-  };
-  const createdEventsFor = async (email: string): Promise<number> => {
-    const { rows } = await api.database.db.query<{ count: string }>(
-      `SELECT count(*) FROM events WHERE type = 'ContactCreated' AND lower(data->>'email') = $1`,
-      [email.toLowerCase()],
-    );
-    return Number(rows[0]?.count);
-  };
   const streamVersion = async (id: string): Promise<number> => {
     const { rows } = await api.database.db.query<{ version: number | null }>('SELECT max(stream_version) AS version FROM events WHERE stream_id = $1', [id]);
     return Number(rows[0]?.version);
@@ -77,7 +64,7 @@ describe('Idempotency-Key on POST /api', () => {
       expect(sut.headers['idempotent-replayed']).toBe('true');
       expect(first.headers['idempotent-replayed']).toBeUndefined();
       expect(await countEvents(api)).toBe(events);
-      expect(await totalWithEmail(contact.email as string)).toBe(1);
+      expect(await totalWithEmail(api, token, contact.email as string)).toBe(1);
     });
 
     it('is recognised whatever order the body lists its keys in', async () => {
@@ -173,8 +160,8 @@ describe('Idempotency-Key on POST /api', () => {
         expect(response.headers.location).toBe(first?.headers.location);
       }
       expect(sut.filter((r) => r.headers['idempotent-replayed'] === undefined)).toHaveLength(1);
-      expect(await totalWithEmail(contact.email as string)).toBe(1);
-      expect(await createdEventsFor(contact.email as string)).toBe(1);
+      expect(await totalWithEmail(api, token, contact.email as string)).toBe(1);
+      expect(await countCreatedEvents(api, contact.email as string)).toBe(1);
     });
 
     it('update a contact once out of 10', async () => {
@@ -221,7 +208,7 @@ describe('Idempotency-Key on POST /api', () => {
       expect(errorsOf(sut)).toEqual([{ pointer: '', code: 'idempotency_key_reused' }]);
       expect(problemOf(sut).errors[0]?.message).toMatch(/Idempotency-Key/);
       expect(await countEvents(api)).toBe(events);
-      expect(await totalWithEmail(other.email as string)).toBe(0);
+      expect(await totalWithEmail(api, token, other.email as string)).toBe(0);
     });
 
     it('is refused on another route', async () => {
@@ -263,7 +250,7 @@ describe('Idempotency-Key on POST /api', () => {
       expect([mine.statusCode, sut.statusCode]).toEqual([201, 201]);
       expect(sut.headers['idempotent-replayed']).toBeUndefined();
       expect(contactOf(sut).id).not.toBe(contactOf(mine).id);
-      expect(await totalWithEmail(contact.email as string)).toBe(2);
+      expect(await totalWithEmail(api, token, contact.email as string)).toBe(2);
     });
 
     it('do not keep refusals: a refused request retried with its key is judged again', async () => {
@@ -298,7 +285,7 @@ describe('Idempotency-Key on POST /api', () => {
         expect(sut.statusCode).toBe(201);
         expect(sut.headers['idempotent-replayed']).toBeUndefined();
         expect(contactOf(sut).id).not.toBe(contactOf(first).id);
-        expect(await totalWithEmail(contact.email as string)).toBe(2);
+        expect(await totalWithEmail(api, token, contact.email as string)).toBe(2);
       } finally {
         clock.set(started);
       }

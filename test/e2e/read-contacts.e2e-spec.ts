@@ -16,7 +16,7 @@ import {
   uniqueEmail,
   uniqueReference,
 } from '../support/contact-requests.js';
-import { createTestApi, type TestApi } from '../support/test-api.js';
+import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -28,18 +28,15 @@ describe('GET /api/contacts', () => {
   let start: Date;
 
   beforeAll(async () => {
-    api = await createTestApi({ label: 'read' });
-    token = await api.token();
-    clock = api.clock as FixedClock;
+    ({ api, token } = await createTestApiWithToken({ label: 'read' }));
+    clock = api.clock;
     start = clock.now();
   });
   afterEach(() => {
     // A test that moves time puts it back, so no other test sees its moment.
     clock.set(start);
   });
-  afterAll(async () => {
-    await api.close();
-  });
+  afterAll(() => api.close());
 
   const read = (id: string): ReturnType<typeof get> => get(api, token, `/api/contacts/${id}.json`);
   const list = async (query: Record<string, string | number>): Promise<ContactPage> => {

@@ -1,5 +1,5 @@
 import { get, post, problemOf, type Response } from '../support/contact-requests.js';
-import { createTestApi, type TestApi } from '../support/test-api.js';
+import { createTestApi, createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
 /** Headers @fastify/helmet sets with its defaults. */
 const expectSecurityHeaders = (response: Response): void => {
@@ -19,12 +19,9 @@ describe('security headers', () => {
   let token: string;
 
   beforeAll(async () => {
-    api = await createTestApi({ label: 'security' });
-    token = await api.token();
+    ({ api, token } = await createTestApiWithToken({ label: 'security' }));
   });
-  afterAll(async () => {
-    await api.close();
-  });
+  afterAll(() => api.close());
 
   it.each<[string, () => Promise<Response>, number]>([
     ['a read', () => get(api, token, '/api/roles.json'), 200],

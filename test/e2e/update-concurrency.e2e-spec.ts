@@ -1,6 +1,6 @@
 import type { ContactView } from '@app/contacts';
-import { aCreatedContact, aGuestPayload, errorsOf, get, post, problemOf, type Response } from '../support/contact-requests.js';
-import { createTestApi, type TestApi } from '../support/test-api.js';
+import { aCreatedContact, aGuestPayload, errorsOf, problemOf, readContact, updateContact, type Response } from '../support/contact-requests.js';
+import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
 const WRITERS = 20;
 
@@ -9,20 +9,13 @@ describe('POST /api/contacts/{id}.json under concurrency', () => {
   let token: string;
 
   beforeAll(async () => {
-    api = await createTestApi({ label: 'updateconcurrency' });
-    token = await api.token();
+    ({ api, token } = await createTestApiWithToken({ label: 'updateconcurrency' }));
   });
-  afterAll(async () => {
-    await api.close();
-  });
+  afterAll(() => api.close());
 
   const update = (id: string, contact: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Response> =>
-    post(api, token, `/api/contacts/${id}.json`, { contact }, headers);
-  const read = async (id: string): Promise<ContactView> => {
-    const response = await get(api, token, `/api/contacts/${id}.json`);
-    expect(response.statusCode).toBe(200);
-    return response.json<{ contact: ContactView }>().contact;
-  };
+    updateContact(api, token, id, contact, {}, headers);
+  const read = (id: string): Promise<ContactView> => readContact(api, token, id);
   const eventsOf = async (id: string): Promise<{ version: number; type: string; lastname: string | null }[]> => {
     const { rows } = await api.database.db.query<{ version: number; type: string; lastname: string | null }>(
       `SELECT stream_version AS version, type, data->>'lastname' AS lastname FROM events WHERE stream_id = $1 ORDER BY stream_version`,

@@ -14,6 +14,9 @@ export interface ProblemBody {
   errors: { pointer: string; code: string; message: string }[];
 }
 
+/** Any UUID, as the API writes ids. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 let sequence = 0;
 
 /** An email no other test uses: tests never share data, even within one database. */
@@ -69,6 +72,16 @@ export const anAddressPayload = (overrides: Body = {}): Body => ({
   ...overrides,
 });
 
+/** The address `anAddressPayload()` is shown as: under a new id, with the names of `aUserPayload()` unless overridden. */
+export const anAddressView = (overrides: Body = {}): Body => ({
+  id: expect.stringMatching(UUID),
+  firstname: 'Ann',
+  lastname: 'Lee',
+  company: null,
+  ...anAddressPayload(),
+  ...overrides,
+});
+
 const auth = (token: string | null): Record<string, string> => (token === null ? {} : { authorization: `Bearer ${token}` });
 
 export function post(api: TestApi, token: string | null, url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
@@ -84,11 +97,34 @@ export function createContact(api: TestApi, token: string, contact: Body, extra:
   return post(api, token, '/api/contacts.json', { contact, ...extra });
 }
 
+/** POST /api/contacts/{id}.json with `{contact, ...extra}`. */
+export function updateContact(api: TestApi, token: string, id: string, contact: Body, extra: Body = {}, headers: Record<string, string> = {}): Promise<Response> {
+  return post(api, token, `/api/contacts/${id}.json`, { contact, ...extra }, headers);
+}
+
+/** The contact of a `{contact}` body. */
+export const contactOf = (response: Response): ContactView => response.json<{ contact: ContactView }>().contact;
+
 /** Creates a contact that must be accepted and returns it as the API returned it. */
 export async function aCreatedContact(api: TestApi, token: string, contact: Body, extra: Body = {}): Promise<ContactView> {
   const response = await createContact(api, token, contact, extra);
   if (response.statusCode !== 201) throw new Error(`create failed (${response.statusCode}): ${response.body}`);
-  return response.json<{ contact: ContactView }>().contact;
+  return contactOf(response);
+}
+
+/** GET /api/contacts/{id}.json, which must answer 200, and the contact it returns. */
+export async function readContact(api: TestApi, token: string, id: string): Promise<ContactView> {
+  const response = await get(api, token, `/api/contacts/${id}.json`);
+  expect(response.statusCode).toBe(200);
+  return contactOf(response);
+}
+
+/** How many contacts the list finds for an email (and a type); the list must answer 200. */
+export async function totalWithEmail(api: TestApi, token: string, email: string, type?: string): Promise<number> {
+  const query = new URLSearchParams({ email, ...(type ? { type } : {}) });
+  const response = await get(api, token, `/api/contacts.json?${query.toString()}`);
+  expect(response.statusCode).toBe(200);
+  return response.json<{ pagination: { total: number } }>().pagination.total;
 }
 
 /** Seeds a role in the catalogue through the API and returns its reference. */
@@ -122,6 +158,15 @@ export function errorsOf(response: Response): { pointer: string; code: string }[
 
 export async function countEvents(api: TestApi): Promise<number> {
   const { rows } = await api.database.db.query<{ count: string }>('SELECT count(*) FROM events');
+  return Number(rows[0]?.count);
+}
+
+/** How many ContactCreated events carry an email, in any case. */
+export async function countCreatedEvents(api: TestApi, email: string): Promise<number> {
+  const { rows } = await api.database.db.query<{ count: string }>(
+    `SELECT count(*) FROM events WHERE type = 'ContactCreated' AND lower(data->>'email') = $1`,
+    [email.toLowerCase()],
+  );
   return Number(rows[0]?.count);
 }
 

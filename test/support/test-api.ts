@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import { ClientStore, type Scope } from '@app/auth';
-import { FixedClock, loadConfig, type AppConfig, type Clock } from '@app/config';
+import { FixedClock, loadConfig, type AppConfig } from '@app/config';
 import { createApi } from '../../apps/api/src/bootstrap.js';
 import { createTestDatabase, REDIS_URL, testQueuePrefix, type TestDatabase } from './test-database.js';
 
@@ -13,7 +13,8 @@ export interface TestApi {
   http: FastifyInstance;
   database: TestDatabase;
   config: AppConfig;
-  clock: Clock;
+  /** the API's clock; tests move it with `set` and `advance` */
+  clock: FixedClock;
   /** a bearer token of a new client holding `scopes` */
   token(scopes?: Scope[]): Promise<string>;
   /** registers an OAuth client directly in the store: { client_id, client_secret, scopes } */
@@ -23,7 +24,7 @@ export interface TestApi {
 
 export interface TestApiOptions {
   label?: string;
-  clock?: Clock;
+  clock?: FixedClock;
   env?: Record<string, string>;
 }
 
@@ -72,4 +73,10 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
       await database.drop();
     },
   };
+}
+
+/** An API as `createTestApi` starts it, with a bearer token of a new client holding every scope. */
+export async function createTestApiWithToken(options: TestApiOptions = {}): Promise<{ api: TestApi; token: string }> {
+  const api = await createTestApi(options);
+  return { api, token: await api.token() };
 }

@@ -11,9 +11,9 @@ import {
   aCreateCommand,
   aGuest,
   anAddress,
-  anAddressId,
   anInvite,
   aPasswordHash,
+  aPrimaryAddressSet,
   aRecipient,
   aUser,
   given,
@@ -251,24 +251,7 @@ describe(decide.name, () => {
         .then([
           aContactCreated(),
           { type: 'PasswordSet', data: { passwordHash: aPasswordHash } },
-          {
-            type: 'PrimaryAddressSet',
-            data: {
-              address: {
-                id: anAddressId,
-                firstname: null,
-                lastname: null,
-                company: null,
-                line1: '2 Sorrel Horse Mews',
-                line2: 'Grimwade Street',
-                line3: null,
-                city: 'Ipswich',
-                region: 'Suffolk',
-                countryCode: 'GB',
-                zip: 'IP4 1LN',
-              },
-            },
-          },
+          aPrimaryAddressSet(),
         ]);
     });
 

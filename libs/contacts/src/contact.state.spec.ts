@@ -5,8 +5,8 @@ import {
   aContactCreated,
   aContactFrom,
   aContactId,
-  anAddressId,
   aPasswordHash,
+  aRecordedAddress,
   recorded,
 } from './testing/contact.factories.js';
 
@@ -103,19 +103,7 @@ describe(fold.name, () => {
   });
 
   it('sets the primary address, the latest winning', () => {
-    const address = {
-      id: anAddressId,
-      firstname: null,
-      lastname: null,
-      company: null,
-      line1: '2 Sorrel Horse Mews',
-      line2: null,
-      line3: null,
-      city: 'Ipswich',
-      region: null,
-      countryCode: 'GB',
-      zip: 'IP4 1LN',
-    };
+    const address = aRecordedAddress({ line2: null, region: null });
 
     const state = aContactFrom(
       aContactCreated(),

@@ -13,6 +13,7 @@ import {
   anInvite,
   anUpdateCommand,
   aPasswordHash,
+  aRecordedAddress,
   aRoleGranted,
   given,
 } from './testing/contact.factories.js';
@@ -35,19 +36,7 @@ const createdOf: Record<ContactType, () => ContactEvent> = {
 };
 
 const storedAddressId = '11111111-2222-4333-8444-555555555555';
-const storedAddress: AddressData = {
-  id: storedAddressId,
-  firstname: null,
-  lastname: null,
-  company: null,
-  line1: '2 Sorrel Horse Mews',
-  line2: 'Grimwade Street',
-  line3: null,
-  city: 'Ipswich',
-  region: 'Suffolk',
-  countryCode: 'GB',
-  zip: 'IP4 1LN',
-};
+const storedAddress = aRecordedAddress({ id: storedAddressId });
 const anAddressSet = (address: AddressData = storedAddress): ContactEvent => ({ type: 'PrimaryAddressSet', data: { address } });
 
 const granted = (data: Partial<RoleGranted['data']> & { reference: string }): RoleGranted => aRoleGranted(data);

@@ -1,5 +1,4 @@
 import { decide } from './contact.decide.js';
-import type { ContactEvent } from './contact.events.js';
 import { fold } from './contact.state.js';
 import { atMoment, toContactView, type ContactView } from './contact.view.js';
 import {
@@ -13,31 +12,12 @@ import {
   anAddressId,
   anInvite,
   aPasswordHash,
+  aPrimaryAddressSet,
   aUser,
   recorded,
 } from './testing/contact.factories.js';
 
 const now = new Date('2026-01-15T10:00:00Z');
-
-const anAddressSet = (overrides: Partial<Extract<ContactEvent, { type: 'PrimaryAddressSet' }>['data']['address']> = {}): ContactEvent => ({
-  type: 'PrimaryAddressSet',
-  data: {
-    address: {
-      id: anAddressId,
-      firstname: null,
-      lastname: null,
-      company: null,
-      line1: '2 Sorrel Horse Mews',
-      line2: 'Grimwade Street',
-      line3: null,
-      city: 'Ipswich',
-      region: 'Suffolk',
-      countryCode: 'GB',
-      zip: 'IP4 1LN',
-      ...overrides,
-    },
-  },
-});
 
 describe(toContactView.name, () => {
   const sut = toContactView;
@@ -137,27 +117,27 @@ describe(toContactView.name, () => {
 
   describe('address', () => {
     it("inherits the contact's names and company when it has none of its own", () => {
-      const view = sut(aContactFrom(aContactCreated({ company: 'Bobsworth Ltd' }), anAddressSet()));
+      const view = sut(aContactFrom(aContactCreated({ company: 'Bobsworth Ltd' }), aPrimaryAddressSet()));
 
       expect(view.address).toMatchObject({ firstname: 'Bob', lastname: 'Bobsworth', company: 'Bobsworth Ltd' });
     });
 
     it('shows its own names and company when given', () => {
       const view = sut(
-        aContactFrom(aContactCreated({ company: 'Bobsworth Ltd' }), anAddressSet({ firstname: 'Robert', lastname: 'Smith', company: 'Acme' })),
+        aContactFrom(aContactCreated({ company: 'Bobsworth Ltd' }), aPrimaryAddressSet({ firstname: 'Robert', lastname: 'Smith', company: 'Acme' })),
       );
 
       expect(view.address).toMatchObject({ firstname: 'Robert', lastname: 'Smith', company: 'Acme' });
     });
 
     it('inherits field by field', () => {
-      const view = sut(aContactFrom(aContactCreated({ company: 'Bobsworth Ltd' }), anAddressSet({ lastname: 'Smith' })));
+      const view = sut(aContactFrom(aContactCreated({ company: 'Bobsworth Ltd' }), aPrimaryAddressSet({ lastname: 'Smith' })));
 
       expect(view.address).toMatchObject({ firstname: 'Bob', lastname: 'Smith', company: 'Bobsworth Ltd' });
     });
 
     it("follows the contact's later changes when inherited", () => {
-      const view = sut(aContactFrom(aContactCreated(), anAddressSet(), { type: 'ContactUpdated', data: { firstname: 'Robert' } }));
+      const view = sut(aContactFrom(aContactCreated(), aPrimaryAddressSet(), { type: 'ContactUpdated', data: { firstname: 'Robert' } }));
 
       expect(view.address?.firstname).toBe('Robert');
     });

@@ -14,7 +14,7 @@ import type {
 } from '../contact.commands.js';
 import { decide } from '../contact.decide.js';
 import { ContactRejected, type FieldError } from '../contact.errors.js';
-import type { ContactCreated, ContactEvent, Recorded, RoleGranted } from '../contact.events.js';
+import type { AddressData, ContactCreated, ContactEvent, PrimaryAddressSet, Recorded, RoleGranted } from '../contact.events.js';
 import { fold, type Contact } from '../contact.state.js';
 
 export const aContactId = '3f1c2a9e-5b7d-4e8f-9a01-23456789abcd';
@@ -55,6 +55,22 @@ export const aRecipient = (overrides: Partial<ContactInput> = {}): ContactInput 
 export const anAddress = (overrides: Partial<AddressInput> = {}): AddressInput => ({
   line1: '2 Sorrel Horse Mews',
   line2: 'Grimwade Street',
+  city: 'Ipswich',
+  region: 'Suffolk',
+  countryCode: 'GB',
+  zip: 'IP4 1LN',
+  ...overrides,
+});
+
+/** `anAddress()` as recorded: under `anAddressId`, without names or company of its own (the view inherits them). */
+export const aRecordedAddress = (overrides: Partial<AddressData> = {}): AddressData => ({
+  id: anAddressId,
+  firstname: null,
+  lastname: null,
+  company: null,
+  line1: '2 Sorrel Horse Mews',
+  line2: 'Grimwade Street',
+  line3: null,
   city: 'Ipswich',
   region: 'Suffolk',
   countryCode: 'GB',
@@ -120,6 +136,11 @@ export const aContactCreated = (overrides: Partial<ContactCreated['data']> = {})
     company: null,
     ...overrides,
   },
+});
+
+export const aPrimaryAddressSet = (overrides: Partial<AddressData> = {}): PrimaryAddressSet => ({
+  type: 'PrimaryAddressSet',
+  data: { address: aRecordedAddress(overrides) },
 });
 
 /** Events as the store returns them: versions from `from` on, all written at `at` unless given per event. */
