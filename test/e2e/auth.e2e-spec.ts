@@ -77,6 +77,15 @@ describe('authorization', () => {
       expect(sut.statusCode).toBe(200);
     });
 
+    it('treats an empty scope as none asked for: the client gets its own scopes', async () => {
+      const client = await api.client(['contacts', 'roles']);
+
+      const issued = await requestToken(grant(client, { scope: '' }));
+
+      expect(issued.statusCode).toBe(200);
+      expect(issued.json<TokenResponse>().scope).toBe('contacts roles');
+    });
+
     it('narrows the token to the scopes asked for', async () => {
       const client = await api.client(['contacts', 'roles']);
 

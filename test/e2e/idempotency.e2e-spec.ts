@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { FixedClock } from '@app/config';
+import { canonicalJson } from '@app/event-store';
 import {
   aCreatedContact,
   aGuestPayload,
@@ -239,6 +241,22 @@ describe('Idempotency-Key on POST /api', () => {
   });
 
   describe('keys', () => {
+    it('keep nothing a password could be guessed from: the stored fingerprint is keyed with the server secret', async () => {
+      const key = aKey();
+      const contact = aUserPayload({ password: 'guessable1' });
+      expect((await createWithKey(key, contact)).statusCode).toBe(201);
+
+      const { rows } = await api.database.db.query<{ fingerprint: string; body: string }>(
+        'SELECT fingerprint, body::text AS body FROM idempotency_keys WHERE key = $1',
+        [key],
+      );
+
+      const plain = createHash('sha256').update(`POST\n/api/contacts.json\n\n${canonicalJson({ contact })}`).digest('hex');
+      expect(rows[0]?.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+      expect(rows[0]?.fingerprint).not.toBe(plain);
+      expect(rows[0]?.body).not.toContain('guessable1');
+    });
+
     it('belong to their client: another client using the same key makes its own contact', async () => {
       const key = aKey();
       const otherToken = await api.token();

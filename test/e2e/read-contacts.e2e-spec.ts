@@ -99,6 +99,15 @@ describe('GET /api/contacts', () => {
       expect(problemOf(sut)).toMatchObject({ status: 404, title: 'Not Found' });
     });
 
+    it('refuses asOf, which is not available yet, rather than answering with the current state', async () => {
+      const { id } = await aCreatedContact(api, token, aGuestPayload());
+
+      const sut = await get(api, token, `/api/contacts/${id}.json?asOf=2026-01-01T00:00:00%2B00:00`);
+
+      expect(sut.statusCode).toBe(422);
+      expect(errorsOf(sut)).toEqual([{ pointer: '/query/asOf', code: 'unsupported_parameter' }]);
+    });
+
     it('does not show a grant whose expiry has passed, even before the worker revokes it', async () => {
       const lasting = await aRole(api, token, 'none');
       const brief = await aRole(api, token, 'none');

@@ -260,7 +260,7 @@ describe('POST /api/contacts/{id}.json', () => {
       ['user', 'guest', aUserPayload],
       ['guest', 'user', aGuestPayload],
       ['branch', 'recipient', aBranchPayload],
-      ['recipient', 'hq', aRecipientPayload],
+      ['recipient', 'branch', aRecipientPayload],
     ] as const)('refuses to turn a %s into a %s with type_change_not_allowed', async (_type, type, payload) => {
       const before = await aCreatedContact(api, token, payload());
 
@@ -268,6 +268,16 @@ describe('POST /api/contacts/{id}.json', () => {
 
       expect(sut.statusCode).toBe(422);
       expect(errorsOf(sut)).toEqual([{ pointer: '/contact/type', code: 'type_change_not_allowed' }]);
+      expect(await read(before.id)).toEqual(before);
+    });
+
+    it('refuses hq, as on creation, with type_not_allowed', async () => {
+      const before = await aCreatedContact(api, token, aRecipientPayload());
+
+      const sut = await update(before.id, { type: 'hq' });
+
+      expect(sut.statusCode).toBe(422);
+      expect(errorsOf(sut)).toEqual([{ pointer: '/contact/type', code: 'type_not_allowed' }]);
       expect(await read(before.id)).toEqual(before);
     });
 

@@ -18,6 +18,7 @@ import { HealthController } from './health/health.controller.js';
 import { Idempotency } from './http/idempotency.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { loggerOptions } from './http/logging.js';
+import { ServerSecret } from './http/server-secret.js';
 import { RolesController } from './roles/roles.controller.js';
 
 export interface ApiDependencies {
@@ -44,6 +45,7 @@ export class ApiModule {
         { provide: AppConfig, useValue: config },
         { provide: Clock, useValue: clock },
         { provide: Database, useValue: database },
+        { provide: ServerSecret, useValue: new ServerSecret(tokenSecret) },
         { provide: EventStore, useFactory: (db: Database) => new EventStore(db), inject: [Database] },
         { provide: RoleCatalogue, useFactory: (db: Database) => new RoleCatalogue(db), inject: [Database] },
         { provide: ClientStore, useFactory: (db: Database) => new ClientStore(db), inject: [Database] },

@@ -25,7 +25,7 @@ export interface ApiOptions {
 
 /** Builds the HTTP application, ready to `listen` (or to `inject` in tests). */
 export async function createApi(config: AppConfig, options: ApiOptions = {}): Promise<NestFastifyApplication> {
-  const frameworkLogger = new Logger('Http');
+  const logger = new Logger('Http');
   const database = new Database({ url: config.DATABASE_URL, applicationName: 'contacts-api' });
   const secret = await tokenSecret(database, config.TOKEN_SECRET);
   const adapter = new FastifyAdapter({
@@ -40,7 +40,7 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // URLs Fastify cannot route (undecodable, a parameter over its length) get a problem too.
-    frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => sendProblem(reply, error, frameworkLogger),
+    frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => sendProblem(reply, error, logger),
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule.forRoot({ config, clock: options.clock ?? new SystemClock(), database, tokenSecret: secret }),
@@ -54,7 +54,6 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
   if (config.RATE_LIMIT_PER_MINUTE > 0) await app.register(rateLimit, rateLimitOptions(config.RATE_LIMIT_PER_MINUTE, app.get(TokenService)));
 
   const fastify = app.getHttpAdapter().getInstance();
-  const logger = new Logger('Http');
   const security = securityHeaders();
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.headers(security).header('x-request-id', request.id);

@@ -130,6 +130,10 @@ describe(loadConfig.name, () => {
     expect(configError(anEnv({ [variable]: value })).variable).toBe(variable);
   });
 
+  it('names the variable once in its message', () => {
+    expect(configError(anEnv({ PORT: '70000' })).message).toBe('PORT must not be greater than 65535');
+  });
+
   it('ignores variables it does not know', () => {
     expect(() => loadConfig(anEnv({ HOME: '/root', UNRELATED: 'x' }))).not.toThrow();
   });

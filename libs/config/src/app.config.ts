@@ -111,7 +111,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const config = plainToInstance(AppConfig, given);
   const [first] = validateSync(config, { forbidUnknownValues: false });
   if (first) {
-    const reason = first.value === undefined ? 'is required' : Object.values(first.constraints ?? {})[0] ?? 'is invalid';
+    const message = Object.values(first.constraints ?? {})[0] ?? 'is invalid';
+    // class-validator's own messages start with the property name; the error names it once.
+    const reason = first.value === undefined ? 'is required' : message.replace(new RegExp(`^${first.property}\\s+`), '');
     throw new ConfigError(first.property, reason);
   }
   return config;

@@ -12,7 +12,6 @@ import {
   formatAtom,
   passwordProblems,
   StaleVersion,
-  toContactView,
   type ContactCommand,
   type ContactInput,
   type ContactPatch,
@@ -25,7 +24,7 @@ import {
 import type { Clock } from '@app/config';
 import type { Database, Queryable, Tx } from '@app/database';
 import { ConcurrencyError, EMPTY_STREAM, type EventMetadata, type EventStore, type StreamHead } from '@app/event-store';
-import { contactsProjection } from '@app/projections';
+import { contactsProjection, type ContactRow } from '@app/projections';
 import type { RoleCatalogue } from '@app/roles';
 import { loadContact } from './contact.loader.js';
 import { releaseEmail, reserveEmail } from './email-reservations.js';
@@ -62,11 +61,17 @@ interface Change {
   head: StreamHead;
   events: ContactEvent[];
   next: Contact;
+  /** the read row of `next`, and the contact as the response shows it */
+  row: ContactRow;
+  view: ContactView;
   /** email reservations to give up and to take, in that order, in the same transaction */
   reservations: ({ release: EmailReservation } | { reserve: EmailReservation })[];
 }
 
-/** Writers that are not serialised by the stream lock (none today) may still race: retry a few times. */
+/**
+ * Writers of a contact queue on its lock, so an update meets a ConcurrencyError only when a writer
+ * that does not take the lock appended first (a direct append to the store); it then retries.
+ */
 const MAX_ATTEMPTS = 5;
 
 /**
@@ -112,11 +117,11 @@ export class ContactService {
       await this.db.transaction(async (tx) => {
         await hooks?.begin(tx);
         await this.write(tx, change, metadata, now);
-        await hooks?.complete(tx, atMoment(toContactView(change.next), now));
+        await hooks?.complete(tx, change.view);
         return change.next;
       });
     }
-    return atMoment(toContactView(change.next), now);
+    return change.view;
   }
 
   async update(contactId: string, request: UpdateRequest, metadata: EventMetadata, hooks?: CommitHooks): Promise<ContactView> {
@@ -127,6 +132,9 @@ export class ContactService {
       // A password only means something to a user; judge and hash it before taking any lock.
       const current = (await loadContact(this.db, contactId)).state;
       if (current === null) throw new ContactNotFound(contactId);
+      if (request.expectedVersion !== undefined && request.expectedVersion !== current.version) {
+        throw new StaleVersion(contactId, request.expectedVersion, current.version);
+      }
       if (current.type === 'user') {
         const errors = [...checkUpdate(current, patch, { passwordGiven: true, invite: request.invite }, catalogue, this.clock.now()), ...passwordProblems(password)];
         if (errors.length > 0) throw new ContactRejected(errors);
@@ -137,7 +145,7 @@ export class ContactService {
     for (let attempt = 1; ; attempt++) {
       const now = this.clock.now();
       try {
-        const contact = await this.db.transaction(async (tx) => {
+        return await this.db.transaction(async (tx) => {
           await hooks?.begin(tx);
           // One writer of a contact at a time: concurrent updates queue here instead of failing
           // on the expected version and retrying, and none of them is lost.
@@ -158,10 +166,9 @@ export class ContactService {
           };
           const change = this.plan(command, state, head, now);
           await this.write(tx, change, metadata, now);
-          await hooks?.complete(tx, atMoment(toContactView(change.next), now));
-          return change.next;
+          await hooks?.complete(tx, change.view);
+          return change.view;
         });
-        return atMoment(toContactView(contact), now);
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw error;
       }
@@ -177,11 +184,15 @@ export class ContactService {
     const before = emailReservation(state);
     const after = emailReservation(next);
     const moved = events.length > 0 && (before?.email !== after?.email || before?.kind !== after?.kind);
+    const row = contactsProjection.toRow(next);
+    if (row === null) throw new Error(`no read row for contact ${command.contactId}`);
     return {
       contactId: command.contactId,
       head,
       events,
       next,
+      row,
+      view: atMoment(row.view, now),
       reservations: moved ? [...(before ? [{ release: before }] : []), ...(after ? [{ reserve: after }] : [])] : [],
     };
   }
@@ -194,11 +205,10 @@ export class ContactService {
       else await reserveEmail(on, change.contactId, step.reserve);
     }
     // The head hash of the row is filled in by the append it rides along with.
-    const row = contactsProjection.toRow(change.next);
     await this.store.append(on, change.contactId, change.head, change.events, {
       metadata,
       recordedAt: now,
-      alongside: row ? contactsProjection.saveAlongside(row) : undefined,
+      alongside: contactsProjection.saveAlongside(change.row),
     });
   }
 

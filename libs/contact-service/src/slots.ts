@@ -28,6 +28,12 @@ export class Slots {
  * than cores hashes no faster; the extra libuv threads only compete with the event loop and
  * Postgres for the same cores (on 2 cores, 4 hashes at once gave reads a higher p50/p99 and a
  * slightly lower hash rate than 2, in `npm run bench -- users`), and they would fill libuv's pool
- * (4 threads), queueing any file or DNS work behind hashes.
+ * (4 threads), queueing any file or DNS work behind hashes: one thread is always left free.
  */
-export const HASH_CONCURRENCY = Math.max(1, availableParallelism());
+export const HASH_CONCURRENCY = Math.max(1, Math.min(availableParallelism(), libuvThreads() - 1));
+
+/** libuv's pool: 4 threads unless UV_THREADPOOL_SIZE says otherwise. One is left for fs and DNS. */
+function libuvThreads(): number {
+  const size = Number(process.env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(size) && size > 0 ? size : 4;
+}

@@ -9,7 +9,7 @@ import type {
   UpdateContact,
 } from './contact.commands.js';
 import { ContactAlreadyExists, ContactNotFound, ContactRejected, fieldError, type FieldError } from './contact.errors.js';
-import type { AddressData, ContactEvent, ContactUpdated, RoleGranted } from './contact.events.js';
+import { CONTACT_TYPES, type AddressData, type ContactEvent, type ContactUpdated, type RoleGranted } from './contact.events.js';
 import { COMPANY_MAX_LENGTH, formatAtom, looksLikeHtml, parseAtom } from './contact.rules.js';
 import type { Contact, ContactState, Grant } from './contact.state.js';
 
@@ -158,9 +158,11 @@ export interface UpdateOptions {
 /** Every rule an update is judged by, on the values it sends (a create's rules, plus no change of type). */
 export function checkUpdate(contact: Contact, patch: ContactPatch, options: UpdateOptions, catalogue: RoleCatalogue, now: Date): FieldError[] {
   const errors: FieldError[] = [];
-  if (patch.type !== undefined && patch.type !== contact.type) {
+  if (patch.type !== undefined && !(CONTACT_TYPES as readonly string[]).includes(patch.type)) {
+    errors.push(fieldError('/contact/type', 'type_not_allowed', 'type must be one of user, guest, branch, recipient'));
+  } else if (patch.type !== undefined && patch.type !== contact.type) {
     // Evance documents no way to turn one kind of contact into another; its rules differ by type.
-    errors.push(fieldError('/contact/type', 'type_change_not_allowed', `a ${contact.type} cannot become a ${String(patch.type)}`));
+    errors.push(fieldError('/contact/type', 'type_change_not_allowed', `a ${contact.type} cannot become a ${patch.type}`));
   }
   const required = (field: 'firstname' | 'lastname' | 'email' | 'company'): void => {
     if (!(field in patch)) return;

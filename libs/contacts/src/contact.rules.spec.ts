@@ -121,6 +121,7 @@ describe(parseAtom.name, () => {
     ['a space instead of T', '2030-01-01 00:00:00+00:00'],
     ['an offset without a colon', '2030-01-01T00:00:00+0000'],
     ['garbage', 'next tuesday'],
+    ['a year past 9999 once in UTC', '9999-12-31T23:59:59-12:00'],
     ['an empty string', ''],
     ['a timestamp', '1893456000'],
   ])('refuses %s (%p)', (_, value) => {

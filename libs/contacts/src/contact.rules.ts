@@ -37,7 +37,8 @@ export function parseAtom(value: string): Date | null {
   const m = ATOM.exec(value);
   if (!m) return null;
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) return null;
+  // An offset can push year 9999 into 10000, which ATOM cannot write back.
+  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() > 9999) return null;
   // Reject calendar overflow (2026-02-31) that Date silently rolls over.
   const [, y, mo, d] = m;
   const offset = m[8] === 'Z' ? 0 : offsetMinutes(m[8] ?? '+00:00');

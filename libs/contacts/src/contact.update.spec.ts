@@ -223,12 +223,16 @@ describe(decide.name, () => {
         ['guest', 'user'],
         ['branch', 'recipient'],
         ['recipient', 'branch'],
-        ['user', 'hq'],
-        ['user', 'User'],
       ] as const)('refuses to turn a %s into a %s', (from, to) => {
         given(createdOf[from]())
           .when(anUpdateCommand({ type: to, email: 'new@example.com' }), now)
           .thenRejected([{ field: '/contact/type', code: 'type_change_not_allowed' }]);
+      });
+
+      it.each(['hq', 'User', 'admin'])('refuses a type that does not exist (%s) as type_not_allowed, as on creation', (to) => {
+        given(createdOf.user())
+          .when(anUpdateCommand({ type: to, email: 'new@example.com' }), now)
+          .thenRejected([{ field: '/contact/type', code: 'type_not_allowed' }]);
       });
 
       it.each(['user', 'guest', 'branch', 'recipient'] as const)('accepts a %s sent with its own type', (type) => {

@@ -40,7 +40,8 @@ export class OAuthController {
     if (!client) throw oauthError(401, 'invalid_client', 'unknown client or wrong secret');
 
     let scopes: Scope[] = client.scopes;
-    if (request.scope !== undefined) {
+    // An empty scope asks for nothing in particular: the client's own scopes (RFC 6749 §3.3).
+    if (request.scope !== undefined && !(typeof request.scope === 'string' && request.scope.trim() === '')) {
       if (typeof request.scope !== 'string') throw oauthError(400, 'invalid_scope', 'scope must be a space-separated string');
       const asked = request.scope.split(/\s+/).filter(Boolean);
       // A client may narrow to a read-only twin of a scope it holds (contacts -> contacts.readonly).

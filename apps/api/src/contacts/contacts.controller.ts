@@ -81,7 +81,17 @@ export class ContactsController {
 
   @Get('contacts/:file')
   @RequireScopes('contacts.readonly')
-  async read(@Param('file') file: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<{ contact: ContactView }> {
+  async read(
+    @Param('file') file: string,
+    @Query('asOf') asOf: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ contact: ContactView }> {
+    if (asOf !== undefined) {
+      // Not built yet: refusing beats silently answering with today's state.
+      throw ProblemException.of(422, 'unsupported_parameter', 'asOf is not supported yet', [
+        { pointer: '/query/asOf', code: 'unsupported_parameter', message: 'reading a contact as of a past moment is not available yet' },
+      ]);
+    }
     const contact = await this.queries.byId(contactIdOf(file), this.clock.now());
     if (!contact) throw notFound();
     void reply.header('etag', `"${contact.version}"`);

@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Clock } from '@app/config';
-import { Database, isPgError, PgError, type Tx } from '@app/database';
+import { Database, isPgError, PgError, type Queryable, type Tx } from '@app/database';
 import { canonicalJson } from '@app/event-store';
 import type { AuthenticatedRequest } from '../auth/auth.guard.js';
 import { ProblemException } from './problem.js';
+import { ServerSecret } from './server-secret.js';
 
 /** How long a key holds its first response (Stripe's 24 hours); after that the key is free again. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -66,10 +67,14 @@ function keyOf(request: AuthenticatedRequest): string | undefined {
  * What makes two requests "the same": method, path, precondition and body (keys sorted, so a
  * client that serialises its object in another order is still sending the same body).
  */
-function fingerprintOf(request: AuthenticatedRequest): string {
+/**
+ * What makes two requests the same. Keyed with the server's secret: the body may hold a
+ * password, and a plain hash of it kept in a table could be checked against guesses.
+ */
+function fingerprintOf(request: AuthenticatedRequest, secret: ServerSecret): string {
   const path = request.url.split('?', 1)[0] ?? '';
   const ifMatch = request.headers['if-match'] ?? '';
-  return createHash('sha256')
+  return createHmac('sha256', secret.value)
     .update(`${request.method}\n${path}\n${String(ifMatch)}\n${canonicalJson(request.body ?? null)}`)
     .digest('hex');
 }
@@ -87,6 +92,7 @@ export class Idempotency {
   constructor(
     @Inject(Database) private readonly db: Database,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(ServerSecret) private readonly secret: ServerSecret,
   ) {}
 
   /**
@@ -103,7 +109,7 @@ export class Idempotency {
     if (key === undefined) return send(reply, shape(await command(undefined)));
     const clientId = request.client?.clientId;
     if (clientId === undefined) throw new Error('an Idempotency-Key needs an authenticated client');
-    const fingerprint = fingerprintOf(request);
+    const fingerprint = fingerprintOf(request, this.secret);
 
     for (let attempt = 1; ; attempt++) {
       const stored = await this.find(clientId, key);
@@ -143,11 +149,12 @@ export class Idempotency {
   }
 
   /** For a command that owns no transaction: runs `work` in one, with the key's record around it. */
-  transaction<R>(record: KeyRecord<R> | undefined, work: (tx: Tx) => Promise<R>): Promise<R> {
+  transaction<R>(record: KeyRecord<R> | undefined, work: (tx: Queryable) => Promise<R>): Promise<R> {
+    if (!record) return work(this.db);
     return this.db.transaction(async (tx) => {
-      await record?.begin(tx);
+      await record.begin(tx);
       const result = await work(tx);
-      await record?.complete(tx, result);
+      await record.complete(tx, result);
       return result;
     });
   }

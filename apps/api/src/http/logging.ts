@@ -17,6 +17,8 @@ export function requestIdOf(request: IncomingMessage): string {
  */
 export function loggerOptions(config: AppConfig): Params {
   return {
+    // nestjs-pino's default route pattern matches nothing under Nest 12 on Fastify: name every route.
+    forRoutes: ['{*splat}'],
     pinoHttp: {
       level: config.LOG_LEVEL,
       // Fastify set the id already (genReqId); reuse it so logs, events and responses agree.
@@ -27,6 +29,7 @@ export function loggerOptions(config: AppConfig): Params {
       },
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/\/invites\/[^/?]+/, '/invites/[token]') }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
     },

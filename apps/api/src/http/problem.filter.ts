@@ -1,5 +1,5 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { ContactAlreadyExists, ContactNotFound, ContactRejected, StaleVersion } from '@app/contacts';
 import { ConcurrencyError } from '@app/event-store';
 import { RoleExists } from '@app/roles';
@@ -87,7 +87,6 @@ export class ProblemFilter implements ExceptionFilter {
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
-    void http.getRequest<FastifyRequest>();
     sendProblem(reply, error, this.logger);
   }
 }
