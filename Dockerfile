@@ -13,6 +13,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# DATA_DIR (default var/) holds the mail outbox and, without DATABASE_URL, the embedded Postgres.
+RUN mkdir var && chown node:node var
 USER node
 EXPOSE 3000
 CMD ["node", "dist/apps/api/src/main.js"]

@@ -4,10 +4,11 @@
 // install` then leaves those entries out of package-lock.json, and `npm ci` refuses the lock as out
 // of sync. This adds each missing optional platform package back as a lock entry with its `os`
 // and `cpu`: npm skips it on every other platform, and fetches it where it belongs.
-// Runs after `npm install` (not `npm ci`, which must not rewrite the lock).
+// package.json runs it after a plain `npm install`; run it by hand after `npm install <pkg>`
+// (npm skips the root postinstall then). `--check` only reports, for CI.
 import { readFileSync, writeFileSync } from 'node:fs';
 
-if (process.env.npm_command && process.env.npm_command !== 'install') process.exit(0);
+const check = process.argv.includes('--check');
 
 const OS = ['darwin', 'linux', 'win32', 'freebsd', 'android', 'openharmony', 'sunos', 'aix', 'netbsd', 'openbsd'];
 const CPU = ['arm64', 'x64', 'ia32', 'arm', 'ppc64', 's390x', 'riscv64', 'loong64', 'wasm32'];
@@ -36,6 +37,10 @@ for (const [where, entry] of Object.entries(lock.packages ?? {})) {
     lock.packages[hoisted] = { version, optional: true, ...platform };
     added++;
   }
+}
+if (added > 0 && check) {
+  console.error(`complete-lockfile: package-lock.json lacks ${added} optional platform entries; run node scripts/complete-lockfile.mjs`);
+  process.exit(1);
 }
 if (added > 0) {
   lock.packages = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))));

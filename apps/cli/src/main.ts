@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ClientStore, isScope, SCOPES } from '@app/auth';
-import { APPROVAL_METHODS, type ApprovalMethod } from '@app/contacts';
+import type { ApprovalMethod } from '@app/contacts';
 import { ConfigError, loadConfig, type AppConfig } from '@app/config';
 import { Database, migrate } from '@app/database';
-import { RoleCatalogue, RoleExists } from '@app/roles';
+import { RoleCatalogue, RoleExists, roleProblems } from '@app/roles';
 import { createApi } from '../../api/src/bootstrap.js';
 import { createWorker } from '../../worker/src/bootstrap.js';
 
@@ -27,13 +27,21 @@ async function withDatabase<T>(config: AppConfig, work: (db: Database) => Promis
   }
 }
 
+function parseOptions(args: string[]): { values: Record<string, string | undefined> } {
+  try {
+    return parseArgs({
+      args,
+      options: { name: { type: 'string' }, scopes: { type: 'string' }, reference: { type: 'string' }, title: { type: 'string' }, approval: { type: 'string' } },
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 async function run(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  const { values } = parseArgs({
-    args: rest,
-    options: { name: { type: 'string' }, scopes: { type: 'string' }, reference: { type: 'string' }, title: { type: 'string' }, approval: { type: 'string' } },
-    strict: true,
-  });
+  const { values } = parseOptions(rest);
   if (command === undefined || command === 'help' || command === '--help') {
     console.log(USAGE);
     return;
@@ -55,12 +63,11 @@ async function run(argv: string[]): Promise<void> {
       return;
     }
     case 'roles:create': {
-      const approval = values.approval ?? 'none';
       if (!values.reference || !values.title) throw new UsageError('roles:create needs --reference and --title');
-      if (!APPROVAL_METHODS.includes(approval as ApprovalMethod)) throw new UsageError('--approval must be none, email or admin');
-      const role = await withDatabase(config, (db) =>
-        new RoleCatalogue(db).create({ reference: values.reference!, title: values.title!, approvalMethod: approval as ApprovalMethod }),
-      );
+      const wanted = { reference: values.reference, title: values.title, approvalMethod: (values.approval ?? 'none') as ApprovalMethod };
+      const problems = roleProblems(wanted);
+      if (problems.length > 0) throw new UsageError(problems.join('; '));
+      const role = await withDatabase(config, (db) => new RoleCatalogue(db).create(wanted));
       console.log(JSON.stringify(role));
       return;
     }

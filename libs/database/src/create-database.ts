@@ -3,6 +3,8 @@ import { isPgError, PgError } from './database.js';
 
 /** Creates the database named in `url` when it does not exist yet (DESIGN §4). */
 export async function createDatabaseIfMissing(url: string): Promise<void> {
+  // Usually it exists, and a managed server may not let the app into the maintenance database.
+  if (await canConnect(url)) return;
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.replace(/^\//, '')) || 'postgres';
   const admin = new URL(url);
@@ -20,5 +22,18 @@ export async function createDatabaseIfMissing(url: string): Promise<void> {
     }
   } finally {
     await client.end();
+  }
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    return true;
+  } catch (error) {
+    if (isPgError(error, PgError.invalidCatalogName)) return false;
+    throw error;
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }

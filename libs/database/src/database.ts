@@ -70,6 +70,7 @@ export class Database implements Queryable {
 export const PgError = {
   uniqueViolation: '23505',
   duplicateDatabase: '42P04',
+  invalidCatalogName: '3D000',
 } as const;
 
 export function isPgError(error: unknown, code: string): error is pg.DatabaseError {

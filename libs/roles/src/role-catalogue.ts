@@ -1,10 +1,26 @@
-import type { ApprovalMethod, RoleCatalogue as Catalogue } from '@app/contacts';
+import { APPROVAL_METHODS, type ApprovalMethod, type RoleCatalogue as Catalogue } from '@app/contacts';
 import { isPgError, PgError, type Queryable } from '@app/database';
 
 export interface Role {
   reference: string;
   title: string;
   approvalMethod: ApprovalMethod;
+}
+
+/** What a role's reference and title may be: the same rules for the API and the CLI. */
+export const ROLE_REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export const ROLE_REFERENCE_MAX = 100;
+export const ROLE_TITLE_MAX = 200;
+
+/** Why `role` cannot join the catalogue, one line each; empty when it can. */
+export function roleProblems(role: Role): string[] {
+  const problems: string[] = [];
+  if (!ROLE_REFERENCE.test(role.reference) || role.reference.length > ROLE_REFERENCE_MAX) {
+    problems.push(`reference may hold letters, digits, ".", "_" and "-", at most ${ROLE_REFERENCE_MAX} characters`);
+  }
+  if (role.title.trim() === '' || role.title.length > ROLE_TITLE_MAX) problems.push(`title must have 1 to ${ROLE_TITLE_MAX} characters`);
+  if (!APPROVAL_METHODS.includes(role.approvalMethod)) problems.push('approval method must be none, email or admin');
+  return problems;
 }
 
 export class RoleExists extends Error {

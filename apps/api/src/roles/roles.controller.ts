@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { IsDefined, IsIn, IsObject, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { APPROVAL_METHODS, type ApprovalMethod } from '@app/contacts';
-import { RoleCatalogue, type Role } from '@app/roles';
+import { ROLE_REFERENCE, ROLE_REFERENCE_MAX, ROLE_TITLE_MAX, RoleCatalogue, type Role } from '@app/roles';
 import type { AuthenticatedRequest } from '../auth/auth.guard.js';
 import { RequireScopes } from '../auth/scopes.decorator.js';
 import { Idempotency, type Outcome } from '../http/idempotency.js';
@@ -12,11 +12,11 @@ import { validateBody } from '../http/validation.js';
 export class RoleDto {
   @IsDefined()
   @IsString()
-  @MaxLength(100)
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'reference may hold letters, digits, ".", "_" and "-"', context: { code: 'invalid_reference' } })
+  @MaxLength(ROLE_REFERENCE_MAX)
+  @Matches(ROLE_REFERENCE, { message: 'reference may hold letters, digits, ".", "_" and "-"', context: { code: 'invalid_reference' } })
   reference!: string;
 
-  @IsDefined() @IsString() @MaxLength(200) title!: string;
+  @IsDefined() @IsString() @MaxLength(ROLE_TITLE_MAX) title!: string;
 
   @IsDefined()
   @IsIn(APPROVAL_METHODS, { message: 'approvalMethod must be none, email or admin', context: { code: 'invalid_approval_method' } })
