@@ -57,6 +57,7 @@ function sampleWrite(): Record<string, string> {
     metadata: JSON.stringify(metadata),
     hash,
     view: JSON.stringify(toContactView(state)),
+    state: JSON.stringify(state),
   };
 }
 
@@ -69,8 +70,8 @@ const SCRIPT = `\\set r random(1, 2000000000)
 BEGIN;
 INSERT INTO events (stream_id, stream_version, type, data, metadata, recorded_at, hash)
   VALUES (gen_random_uuid(), 1, 'ContactCreated', CAST(:data AS jsonb), CAST(:metadata AS jsonb), now(), :hash);
-INSERT INTO contacts (id, type, email, tags, version, created, view)
-  VALUES (gen_random_uuid(), 'guest', 'bench-' || :client_id || '-' || :r || '@example.com', '{}', 1, now(), CAST(:view AS json));
+INSERT INTO contacts (id, type, email, tags, version, created, view, state, head_hash)
+  VALUES (gen_random_uuid(), 'guest', 'bench-' || :client_id || '-' || :r || '@example.com', '{}', 1, now(), CAST(:view AS json), CAST(:state AS jsonb), :hash);
 END;
 `;
 
