@@ -1,20 +1,9 @@
-import type { ContactType, GrantStatus, PendingReason } from './contact.events.js';
+import type { AddressData, ContactType, GrantStatus, PendingReason } from './contact.events.js';
 import { formatAtom } from './contact.rules.js';
 import type { Contact } from './contact.state.js';
 
-export interface AddressView {
-  id: string;
-  firstname: string | null;
-  lastname: string | null;
-  company: string | null;
-  line1: string | null;
-  line2: string | null;
-  line3: string | null;
-  city: string | null;
-  region: string | null;
-  countryCode: string | null;
-  zip: string | null;
-}
+/** An address as shown: the same fields as stored, with the inherited names filled in. */
+export type AddressView = AddressData;
 
 export interface AccessRoleView {
   reference: string;
