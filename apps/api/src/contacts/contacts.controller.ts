@@ -63,7 +63,7 @@ export class ContactsController {
     @Req() request: AuthenticatedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ContactReply> {
-    const dto = await validateBody(CreateContactRequest, body);
+    const dto = validateBody(CreateContactRequest, body);
     return this.idempotency.run(request, reply, created, (record) =>
       this.contacts.create({ contact: dto.contact.toInput(), invite: dto.invite === true }, metadataOf(request), record),
     );
@@ -72,7 +72,7 @@ export class ContactsController {
   @Get('contacts.json')
   @RequireScopes('contacts.readonly')
   async list(@Query() query: Record<string, unknown>): Promise<ContactPage> {
-    const filter = await validateQuery(ListContactsQuery, query);
+    const filter = validateQuery(ListContactsQuery, query);
     return this.queries.list(
       { email: filter.email, type: filter.type, tag: filter.tag, page: filter.page ?? 1, limit: filter.limit ?? 20 },
       this.clock.now(),
@@ -110,7 +110,7 @@ export class ContactsController {
   ): Promise<ContactReply> {
     const id = contactIdOf(file);
     const expectedVersion = parseIfMatch(ifMatch);
-    const dto = await validateBody(UpdateContactRequest, body);
+    const dto = validateBody(UpdateContactRequest, body);
     return this.idempotency.run(request, reply, updated, (record) =>
       this.contacts.update(id, { contact: dto.contact.toPatch(), invite: dto.invite === true, expectedVersion }, metadataOf(request), record),
     );

@@ -54,7 +54,7 @@ export class RolesController {
     @Req() request: AuthenticatedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ role: Role }> {
-    const { role } = await validateBody(CreateRoleRequest, body);
+    const { role } = validateBody(CreateRoleRequest, body);
     return this.idempotency.run(request, reply, created, (record) =>
       this.idempotency.transaction(record, (tx) =>
         this.roles.create({ reference: role.reference, title: role.title, approvalMethod: role.approvalMethod }, tx),
