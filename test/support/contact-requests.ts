@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import type { ApprovalMethod, ContactView } from '@app/contacts';
+import { SAMPLE_ADDRESS } from '../../libs/contacts/src/testing/contact.factories.js';
 import type { TestApi } from './test-api.js';
 
 export type Response = LightMyRequestResponse;
@@ -61,16 +62,7 @@ export const aRecipientPayload = (overrides: Body = {}): Body => ({
   ...overrides,
 });
 
-export const anAddressPayload = (overrides: Body = {}): Body => ({
-  line1: '2 Sorrel Horse Mews',
-  line2: 'Grimwade Street',
-  line3: null,
-  city: 'Ipswich',
-  region: 'Suffolk',
-  countryCode: 'GB',
-  zip: 'IP4 1LN',
-  ...overrides,
-});
+export const anAddressPayload = (overrides: Body = {}): Body => ({ ...SAMPLE_ADDRESS, ...overrides });
 
 /** The address `anAddressPayload()` is shown as: under a new id, with the names of `aUserPayload()` unless overridden. */
 export const anAddressView = (overrides: Body = {}): Body => ({

@@ -15,6 +15,7 @@ import {
   aPrimaryAddressSet,
   aUser,
   recorded,
+  SAMPLE_ADDRESS,
 } from './testing/contact.factories.js';
 
 const now = new Date('2026-01-15T10:00:00Z');
@@ -50,13 +51,7 @@ describe(toContactView.name, () => {
         firstname: 'Bob',
         lastname: 'Bobsworth',
         company: 'Bobsworth Ltd',
-        line1: '2 Sorrel Horse Mews',
-        line2: 'Grimwade Street',
-        line3: null,
-        city: 'Ipswich',
-        region: 'Suffolk',
-        countryCode: 'GB',
-        zip: 'IP4 1LN',
+        ...SAMPLE_ADDRESS,
       },
       accessRoles: [
         { reference: 'customer', status: 'active', expires: null },

@@ -52,22 +52,8 @@ export const aRecipient = (overrides: Partial<ContactInput> = {}): ContactInput 
   ...overrides,
 });
 
-export const anAddress = (overrides: Partial<AddressInput> = {}): AddressInput => ({
-  line1: '2 Sorrel Horse Mews',
-  line2: 'Grimwade Street',
-  city: 'Ipswich',
-  region: 'Suffolk',
-  countryCode: 'GB',
-  zip: 'IP4 1LN',
-  ...overrides,
-});
-
-/** `anAddress()` as recorded: under `anAddressId`, without names or company of its own (the view inherits them). */
-export const aRecordedAddress = (overrides: Partial<AddressData> = {}): AddressData => ({
-  id: anAddressId,
-  firstname: null,
-  lastname: null,
-  company: null,
+/** The address every test uses (Evance's own example), as a client sends it and as it is stored. */
+export const SAMPLE_ADDRESS = {
   line1: '2 Sorrel Horse Mews',
   line2: 'Grimwade Street',
   line3: null,
@@ -75,6 +61,20 @@ export const aRecordedAddress = (overrides: Partial<AddressData> = {}): AddressD
   region: 'Suffolk',
   countryCode: 'GB',
   zip: 'IP4 1LN',
+} as const;
+
+export const anAddress = (overrides: Partial<AddressInput> = {}): AddressInput => {
+  const { line3: _none, ...lines } = SAMPLE_ADDRESS;
+  return { ...lines, ...overrides };
+};
+
+/** `anAddress()` as recorded: under `anAddressId`, without names or company of its own (the view inherits them). */
+export const aRecordedAddress = (overrides: Partial<AddressData> = {}): AddressData => ({
+  id: anAddressId,
+  firstname: null,
+  lastname: null,
+  company: null,
+  ...SAMPLE_ADDRESS,
   ...overrides,
 });
 
