@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FixedClock } from '@app/config';
+import { InviteTokens } from '@app/auth';
 import { ContactService, loadContact } from '@app/contact-service';
 import { fold } from '@app/contacts';
 import { EventStore, type EventMetadata } from '@app/event-store';
@@ -20,7 +21,7 @@ describe(loadContact.name, () => {
   beforeAll(async () => {
     database = await createTestDatabase('loader');
     store = new EventStore(database.db);
-    service = new ContactService(database.db, store, new RoleCatalogue(database.db), new FixedClock(now), { bcryptCost: 4, inviteTtlMs: 86_400_000 });
+    service = new ContactService(database.db, store, new RoleCatalogue(database.db), new FixedClock(now), { bcryptCost: 4, inviteTtlMs: 86_400_000, inviteTokens: new InviteTokens('test-secret') });
   });
   afterAll(async () => {
     await database.drop();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FixedClock } from '@app/config';
+import { InviteTokens } from '@app/auth';
 import { ContactService, type CreateRequest } from '@app/contact-service';
 import { ContactRejected, normalizeEmail, type ContactView } from '@app/contacts';
 import { Database, type Tx } from '@app/database';
@@ -53,7 +54,7 @@ describe(ContactService.name, () => {
   let sut: ContactService;
 
   const serviceOn = (on: Database): ContactService =>
-    new ContactService(on, new EventStore(on), new RoleCatalogue(on), new FixedClock(now), { bcryptCost: 4, inviteTtlMs: 7 * DAY });
+    new ContactService(on, new EventStore(on), new RoleCatalogue(on), new FixedClock(now), { bcryptCost: 4, inviteTtlMs: 7 * DAY, inviteTokens: new InviteTokens('test-secret') });
 
   beforeAll(async () => {
     database = await createTestDatabase('contactservice');

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FixedClock } from '@app/config';
+import { InviteTokens } from '@app/auth';
 import { ContactService, type CreateRequest } from '@app/contact-service';
 import type { ContactView } from '@app/contacts';
 import { EventStore } from '@app/event-store';
@@ -31,7 +32,7 @@ beforeAll(async () => {
   database = await createTestDatabase('projection');
   store = new EventStore(database.db);
   const roles = new RoleCatalogue(database.db);
-  service = new ContactService(database.db, store, roles, new FixedClock(now), { bcryptCost: 4, inviteTtlMs: 7 * DAY });
+  service = new ContactService(database.db, store, roles, new FixedClock(now), { bcryptCost: 4, inviteTtlMs: 7 * DAY, inviteTokens: new InviteTokens('test-secret') });
   await roles.create({ reference: 'customer', title: 'Customer', approvalMethod: 'none' });
   await roles.create({ reference: 'newsletter', title: 'Newsletter', approvalMethod: 'email' });
   await roles.create({ reference: 'trade', title: 'Trade', approvalMethod: 'admin' });

@@ -3,7 +3,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { LoggerModule } from 'nestjs-pino';
-import { ClientStore } from '@app/auth';
+import { ClientStore, InviteTokens } from '@app/auth';
 import { AppConfig, Clock } from '@app/config';
 import { ContactService } from '@app/contact-service';
 import { Database } from '@app/database';
@@ -15,6 +15,7 @@ import { OAuthController } from './auth/oauth.controller.js';
 import { TokenService } from './auth/token.service.js';
 import { ContactsController } from './contacts/contacts.controller.js';
 import { HealthController } from './health/health.controller.js';
+import { InvitesController } from './invites/invites.controller.js';
 import { Idempotency } from './http/idempotency.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { loggerOptions } from './http/logging.js';
@@ -40,21 +41,22 @@ export class ApiModule {
         JwtModule.register({ secret: createSecretKey(Buffer.from(tokenSecret)), signOptions: { algorithm: 'HS256' } }),
         LoggerModule.forRoot(loggerOptions(config)),
       ],
-      controllers: [OAuthController, ContactsController, RolesController, HealthController],
+      controllers: [OAuthController, ContactsController, RolesController, HealthController, InvitesController],
       providers: [
         { provide: AppConfig, useValue: config },
         { provide: Clock, useValue: clock },
         { provide: Database, useValue: database },
         { provide: ServerSecret, useValue: new ServerSecret(tokenSecret) },
+        { provide: InviteTokens, useValue: new InviteTokens(tokenSecret) },
         { provide: EventStore, useFactory: (db: Database) => new EventStore(db), inject: [Database] },
         { provide: RoleCatalogue, useFactory: (db: Database) => new RoleCatalogue(db), inject: [Database] },
         { provide: ClientStore, useFactory: (db: Database) => new ClientStore(db), inject: [Database] },
         { provide: ContactQueries, useFactory: (db: Database) => new ContactQueries(db), inject: [Database] },
         {
           provide: ContactService,
-          useFactory: (db: Database, store: EventStore, roles: RoleCatalogue) =>
-            new ContactService(db, store, roles, clock, { bcryptCost: config.BCRYPT_COST, inviteTtlMs: config.inviteTtlMs }),
-          inject: [Database, EventStore, RoleCatalogue],
+          useFactory: (db: Database, store: EventStore, roles: RoleCatalogue, inviteTokens: InviteTokens) =>
+            new ContactService(db, store, roles, clock, { bcryptCost: config.BCRYPT_COST, inviteTtlMs: config.inviteTtlMs, inviteTokens }),
+          inject: [Database, EventStore, RoleCatalogue, InviteTokens],
         },
         TokenService,
         Idempotency,

@@ -1,1 +1,2 @@
 export * from './client-store.js';
+export * from './invite-tokens.js';

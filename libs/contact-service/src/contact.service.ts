@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import bcrypt from 'bcrypt';
 import {
   atMoment,
@@ -10,6 +10,7 @@ import {
   emailReservation,
   fold,
   formatAtom,
+  InviteUnusable,
   passwordProblems,
   StaleVersion,
   type ContactCommand,
@@ -20,7 +21,9 @@ import {
   type Contact,
   type ContactEvent,
   type EmailReservation,
+  type NewInvite,
 } from '@app/contacts';
+import { InviteTokens } from '@app/auth';
 import type { Clock } from '@app/config';
 import type { Database, Queryable, Tx } from '@app/database';
 import { ConcurrencyError, EMPTY_STREAM, type EventMetadata, type EventStore, type StreamHead } from '@app/event-store';
@@ -33,6 +36,16 @@ import { HASH_CONCURRENCY, Slots } from './slots.js';
 export interface ContactServiceOptions {
   bcryptCost: number;
   inviteTtlMs: number;
+  inviteTokens: InviteTokens;
+}
+
+/** What the invite page shows of the person a live invite is for. */
+export interface InviteeView {
+  contactId: string;
+  firstname: string | null;
+  lastname: string | null;
+  email: string;
+  expiresAt: string;
 }
 
 export interface CreateRequest {
@@ -100,12 +113,13 @@ export class ContactService {
     if (passwordGiven) errors.push(...passwordProblems(password));
     if (errors.length > 0) throw new ContactRejected(errors);
 
+    const contactId = randomUUID();
     const command: ContactCommand = {
       type: 'CreateContact',
-      contactId: randomUUID(),
+      contactId,
       input,
       passwordHash: passwordGiven ? await this.hash(password) : null,
-      invite: request.invite ? this.newInvite(now) : null,
+      invite: request.invite ? this.newInvite(contactId, now) : null,
       addressId: randomUUID(),
       catalogue,
     };
@@ -142,6 +156,86 @@ export class ContactService {
       }
     }
 
+    return this.change(
+      contactId,
+      (_, now) => ({
+        type: 'UpdateContact',
+        contactId,
+        patch,
+        passwordHash,
+        invite: request.invite ? this.newInvite(contactId, now) : null,
+        addressId: randomUUID(),
+        catalogue,
+      }),
+      metadata,
+      { hooks, expectedVersion: request.expectedVersion },
+    );
+  }
+
+  /** A new invite for a user (DESIGN §6 `invite.json`): the earlier link stops working at once. */
+  reinvite(contactId: string, metadata: EventMetadata, hooks?: CommitHooks): Promise<ContactView> {
+    return this.update(contactId, { contact: {}, invite: true }, metadata, hooks);
+  }
+
+  /** The worker handed the invite to the mail server; recording it again, or for a superseded invite, records nothing. */
+  async recordInviteSent(contactId: string, tokenHash: string, metadata: EventMetadata): Promise<void> {
+    await this.change(contactId, () => ({ type: 'RecordInviteSent', contactId, tokenHash }), metadata);
+  }
+
+  /** The person a live invite token is for; `InviteUnusable` when the link no longer leads to the form. */
+  async invitee(token: string): Promise<InviteeView> {
+    const contact = await this.inviteHolder(InviteTokens.hash(token));
+    return {
+      contactId: contact.id,
+      firstname: contact.firstname,
+      lastname: contact.lastname,
+      email: contact.email,
+      expiresAt: contact.invite?.expiresAt ?? '',
+    };
+  }
+
+  /**
+   * Sets the password an invited person chose, verifies their email (pending `email` grants become
+   * active) and retires the token. A password that breaks the policy is refused at `/password`.
+   */
+  async acceptInvite(token: string, password: string, metadata: EventMetadata): Promise<ContactView> {
+    const tokenHash = InviteTokens.hash(token);
+    const contact = await this.inviteHolder(tokenHash);
+    const errors = passwordProblems(password).map((e) => ({ ...e, field: '/password' }));
+    if (errors.length > 0) throw new ContactRejected(errors);
+    const passwordHash = await this.hash(password);
+    return this.change(contact.id, () => ({ type: 'AcceptInvite', contactId: contact.id, tokenHash, passwordHash }), metadata);
+  }
+
+  /** The contact whose live invite has this token hash, judged before any hashing or locking. */
+  private async inviteHolder(tokenHash: string): Promise<Contact> {
+    const { rows } = await this.db.query<{ id: string }>({
+      name: 'contact_by_invite',
+      text: `SELECT id FROM contacts WHERE state #>> '{invite,tokenHash}' = $1`,
+      values: [tokenHash],
+    });
+    const id = rows[0]?.id;
+    // A token of an earlier invite is no longer on any contact: it reads as unknown.
+    if (id === undefined) throw new InviteUnusable('unknown');
+    const { state } = await loadContact(this.db, id);
+    if (state?.invite?.tokenHash !== tokenHash) throw new InviteUnusable('superseded');
+    if (state.invite.status === 'accepted') throw new InviteUnusable('used');
+    if (new Date(state.invite.expiresAt).getTime() <= this.clock.now().getTime()) throw new InviteUnusable('expired');
+    return state;
+  }
+
+  /**
+   * Runs a command on an existing contact: one writer of the contact at a time, its stream loaded
+   * under the lock, `decide`, and the write in the same short transaction. A stale `If-Match` is
+   * refused; an append that still meets a newer head (a writer outside the service) is retried.
+   */
+  private async change(
+    contactId: string,
+    command: (state: Contact, now: Date) => ContactCommand,
+    metadata: EventMetadata,
+    options: { hooks?: CommitHooks; expectedVersion?: number } = {},
+  ): Promise<ContactView> {
+    const { hooks, expectedVersion } = options;
     for (let attempt = 1; ; attempt++) {
       const now = this.clock.now();
       try {
@@ -152,19 +246,10 @@ export class ContactService {
           await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [contactId]);
           const { state, head } = await loadContact(tx, contactId);
           if (state === null) throw new ContactNotFound(contactId);
-          if (request.expectedVersion !== undefined && request.expectedVersion !== state.version) {
-            throw new StaleVersion(contactId, request.expectedVersion, state.version);
+          if (expectedVersion !== undefined && expectedVersion !== state.version) {
+            throw new StaleVersion(contactId, expectedVersion, state.version);
           }
-          const command: ContactCommand = {
-            type: 'UpdateContact',
-            contactId,
-            patch,
-            passwordHash,
-            invite: request.invite ? this.newInvite(now) : null,
-            addressId: randomUUID(),
-            catalogue,
-          };
-          const change = this.plan(command, state, head, now);
+          const change = this.plan(command(state, now), state, head, now);
           await this.write(tx, change, metadata, now);
           await hooks?.complete(tx, change.view);
           return change.view;
@@ -217,12 +302,11 @@ export class ContactService {
     return this.hashing.run(() => bcrypt.hash(password, this.options.bcryptCost));
   }
 
-  private newInvite(now: Date): { tokenHash: string; expiresAt: string } {
-    // The token itself is never stored; the mail (a later worker) needs its own copy.
-    const token = randomBytes(32).toString('base64url');
+  private newInvite(contactId: string, now: Date): NewInvite {
+    const tokens = this.options.inviteTokens;
     return {
-      tokenHash: createHash('sha256').update(token).digest('hex'),
       expiresAt: formatAtom(new Date(now.getTime() + this.options.inviteTtlMs), 'seconds'),
+      tokenHashAt: (version) => tokens.hashAt(contactId, version),
     };
   }
 }

@@ -34,6 +34,16 @@ export interface ContactInput {
 /** The approval method of each role the command names; a reference missing here does not exist. */
 export type RoleCatalogue = ReadonlyMap<string, ApprovalMethod>;
 
+/**
+ * An invite to issue. Its token is derived from the stream version the `InviteIssued` event takes
+ * (so the mail worker can derive it again, and only its hash is ever stored): `tokenHashAt` gives
+ * the hash of the token for that version.
+ */
+export interface NewInvite {
+  expiresAt: string;
+  tokenHashAt(version: number): string;
+}
+
 export interface CreateContact {
   type: 'CreateContact';
   contactId: string;
@@ -41,7 +51,7 @@ export interface CreateContact {
   /** bcrypt hash of the password given, computed before `decide` (the domain does no hashing) */
   passwordHash: string | null;
   /** a new invite, when the request asked for one */
-  invite: { tokenHash: string; expiresAt: string } | null;
+  invite: NewInvite | null;
   /** the id a new primary address gets (a sent `id` is never reused) */
   addressId: string;
   catalogue: RoleCatalogue;
@@ -57,10 +67,25 @@ export interface UpdateContact {
   /** bcrypt hash of a new password; ignored for contacts that hold none */
   passwordHash: string | null;
   /** a new invite (rotating any earlier token), when the request asked for one */
-  invite: { tokenHash: string; expiresAt: string } | null;
+  invite: NewInvite | null;
   /** the id of the primary address when the contact has none yet */
   addressId: string;
   catalogue: RoleCatalogue;
 }
 
-export type ContactCommand = CreateContact | UpdateContact;
+/** The worker handed the invite with this token to the mail server. */
+export interface RecordInviteSent {
+  type: 'RecordInviteSent';
+  contactId: string;
+  tokenHash: string;
+}
+
+/** The person followed the invite link and chose a password (its bcrypt hash). */
+export interface AcceptInvite {
+  type: 'AcceptInvite';
+  contactId: string;
+  tokenHash: string;
+  passwordHash: string;
+}
+
+export type ContactCommand = CreateContact | UpdateContact | RecordInviteSent | AcceptInvite;

@@ -1,15 +1,18 @@
 import type {
+  AcceptInvite,
   AccessRoleInput,
   AddressInput,
   ContactCommand,
   ContactInput,
   ContactPatch,
   CreateContact,
+  NewInvite,
+  RecordInviteSent,
   RoleCatalogue,
   UpdateContact,
 } from './contact.commands.js';
-import { ContactAlreadyExists, ContactNotFound, ContactRejected, fieldError, type FieldError } from './contact.errors.js';
-import { CONTACT_TYPES, type AddressData, type ContactEvent, type ContactUpdated, type RoleGranted } from './contact.events.js';
+import { ContactAlreadyExists, ContactNotFound, ContactRejected, fieldError, InviteUnusable, type FieldError } from './contact.errors.js';
+import { CONTACT_TYPES, type AddressData, type ContactEvent, type ContactUpdated, type InviteIssued, type RoleGranted } from './contact.events.js';
 import { COMPANY_MAX_LENGTH, formatAtom, looksLikeHtml, parseAtom } from './contact.rules.js';
 import type { Contact, ContactState, Grant } from './contact.state.js';
 
@@ -19,6 +22,10 @@ export function decide(command: ContactCommand, state: ContactState, now: Date):
       return create(command, state, now);
     case 'UpdateContact':
       return update(command, state, now);
+    case 'RecordInviteSent':
+      return recordInviteSent(command, state);
+    case 'AcceptInvite':
+      return acceptInvite(command, state, now);
     default: {
       const unhandled: never = command;
       throw new Error(`unhandled command ${(unhandled as { type: string }).type}`);
@@ -145,7 +152,7 @@ function create(command: CreateContact, state: ContactState, now: Date): Contact
   if (tags.length > 0) events.push({ type: 'TagsSet', data: { tags } });
   if (input.type === 'user') {
     for (const role of input.accessRoles ?? []) events.push(grant(role, command.catalogue));
-    if (command.invite) events.push({ type: 'InviteIssued', data: command.invite });
+    if (command.invite) events.push(issue(command.invite, events.length + 1));
   }
   return events;
 }
@@ -219,7 +226,43 @@ function update(command: UpdateContact, state: ContactState, now: Date): Contact
   if (state.type === 'user' && Array.isArray(patch.accessRoles)) {
     events.push(...replaceGrants(state.grants, patch.accessRoles, command.catalogue, now));
   }
-  if (state.type === 'user' && command.invite) events.push({ type: 'InviteIssued', data: command.invite });
+  if (state.type === 'user' && command.invite) events.push(issue(command.invite, state.version + events.length + 1));
+  return events;
+}
+
+/** The invite issued as the stream's `version`th event: its token is derived from that version. */
+function issue(invite: NewInvite, version: number): InviteIssued {
+  return { type: 'InviteIssued', data: { tokenHash: invite.tokenHashAt(version), expiresAt: invite.expiresAt } };
+}
+
+/** Recording a sent invite twice, or one that was superseded or accepted meanwhile, records nothing. */
+function recordInviteSent(command: RecordInviteSent, state: ContactState): ContactEvent[] {
+  if (state === null) throw new ContactNotFound(command.contactId);
+  const invite = state.invite;
+  if (invite?.tokenHash !== command.tokenHash || invite.status !== 'pending') return [];
+  return [{ type: 'InviteSent', data: { tokenHash: command.tokenHash } }];
+}
+
+/**
+ * Accepting an invite sets the password and verifies the email (the person read the mail), so
+ * grants waiting for email verification become active. Grants past their expiry stay as they are.
+ */
+function acceptInvite(command: AcceptInvite, state: ContactState, now: Date): ContactEvent[] {
+  if (state === null) throw new InviteUnusable('unknown');
+  const invite = state.invite;
+  if (invite === null) throw new InviteUnusable('unknown');
+  if (invite.tokenHash !== command.tokenHash) throw new InviteUnusable('superseded');
+  if (invite.status === 'accepted') throw new InviteUnusable('used');
+  if (new Date(invite.expiresAt).getTime() <= now.getTime()) throw new InviteUnusable('expired');
+  const events: ContactEvent[] = [
+    { type: 'PasswordSet', data: { passwordHash: command.passwordHash } },
+    { type: 'InviteAccepted', data: { tokenHash: command.tokenHash } },
+  ];
+  for (const g of state.grants) {
+    if (g.status !== 'pending' || g.pendingReason !== 'email_verification') continue;
+    if (g.expires !== null && new Date(g.expires).getTime() <= now.getTime()) continue;
+    events.push({ type: 'RoleActivated', data: { reference: g.reference, by: 'email' } });
+  }
   return events;
 }
 

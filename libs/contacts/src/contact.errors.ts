@@ -42,4 +42,15 @@ export class ContactAlreadyExists extends Error {
   }
 }
 
+/** Why an invite link no longer leads to the password form. */
+export type InviteUnusableReason = 'unknown' | 'expired' | 'used' | 'superseded';
+
+/** The invite token names no invite that can still be accepted. */
+export class InviteUnusable extends Error {
+  constructor(readonly reason: InviteUnusableReason) {
+    super(`the invite cannot be used: ${reason}`);
+    this.name = 'InviteUnusable';
+  }
+}
+
 export const fieldError = (field: string, code: string, message: string): FieldError => ({ field, code, message });

@@ -11,6 +11,7 @@ import {
   anAddress,
   anAddressId,
   anInvite,
+  anInviteIssued,
   aPasswordHash,
   aPrimaryAddressSet,
   aUser,
@@ -160,12 +161,12 @@ describe(toContactView.name, () => {
 
   it.each([
     ['pending', []],
-    ['sent', [{ type: 'InviteSent', data: { tokenHash: anInvite().tokenHash } }]],
-    ['accepted', [{ type: 'InviteAccepted', data: { tokenHash: anInvite().tokenHash } }]],
+    ['sent', [{ type: 'InviteSent', data: { tokenHash: anInviteIssued().data.tokenHash } }]],
+    ['accepted', [{ type: 'InviteAccepted', data: { tokenHash: anInviteIssued().data.tokenHash } }]],
   ] as const)('shows an invite %s', (status, after) => {
-    const view = sut(aContactFrom(aContactCreated(), { type: 'InviteIssued', data: anInvite() }, ...after));
+    const view = sut(aContactFrom(aContactCreated(), anInviteIssued(), ...after));
 
-    expect(view.invite).toEqual({ status, expiresAt: anInvite().expiresAt });
+    expect(view.invite).toEqual({ status, expiresAt: anInviteIssued().data.expiresAt });
   });
 });
 

@@ -47,6 +47,9 @@ const created = (contact: ContactView): Outcome<ContactReply> => ({
 
 const updated = (contact: ContactView): Outcome<ContactReply> => ({ status: 200, headers: { etag: `"${contact.version}"` }, body: { contact } });
 
+/** 202: the invite is recorded; the worker mails it shortly after. */
+const invited = (contact: ContactView): Outcome<ContactReply> => ({ status: 202, headers: { etag: `"${contact.version}"` }, body: { contact } });
+
 @Controller('api')
 export class ContactsController {
   constructor(
@@ -114,5 +117,18 @@ export class ContactsController {
     return this.idempotency.run(request, reply, updated, (record) =>
       this.contacts.update(id, { contact: dto.contact.toPatch(), invite: dto.invite === true, expectedVersion }, metadataOf(request), record),
     );
+  }
+
+  /** Sends a new invite (DESIGN §6): a new token, the earlier link retired at once. The body is ignored. */
+  @Post('contacts/:id/invite.json')
+  @HttpCode(202)
+  @RequireScopes('contacts')
+  async invite(
+    @Param('id') id: string,
+    @Req() request: AuthenticatedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ContactReply> {
+    const contactId = contactIdOf(`${id}.json`);
+    return this.idempotency.run(request, reply, invited, (record) => this.contacts.reinvite(contactId, metadataOf(request), record));
   }
 }

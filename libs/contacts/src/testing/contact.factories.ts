@@ -9,12 +9,13 @@ import type {
   ContactInput,
   ContactPatch,
   CreateContact,
+  NewInvite,
   RoleCatalogue,
   UpdateContact,
 } from '../contact.commands.js';
 import { decide } from '../contact.decide.js';
 import { ContactRejected, type FieldError } from '../contact.errors.js';
-import type { AddressData, ContactCreated, ContactEvent, PrimaryAddressSet, Recorded, RoleGranted } from '../contact.events.js';
+import type { AddressData, ContactCreated, ContactEvent, InviteIssued, PrimaryAddressSet, Recorded, RoleGranted } from '../contact.events.js';
 import { fold, type Contact } from '../contact.state.js';
 
 export const aContactId = '3f1c2a9e-5b7d-4e8f-9a01-23456789abcd';
@@ -83,10 +84,16 @@ export const aCatalogue = (
   roles: Record<string, ApprovalMethod> = { customer: 'none', newsletter: 'email', 'trade-account': 'admin' },
 ): RoleCatalogue => new Map(Object.entries(roles));
 
-export const anInvite = (overrides: Partial<NonNullable<CreateContact['invite']>> = {}): NonNullable<CreateContact['invite']> => ({
-  tokenHash: 'c0ffee-invite-token-hash',
+/** An invite whose token hash names the stream version it was issued at: `invite-hash-at-<version>`. */
+export const anInvite = (overrides: Partial<NewInvite> = {}): NewInvite => ({
   expiresAt: '2026-01-22T10:00:00+00:00',
+  tokenHashAt: (version) => `invite-hash-at-${version}`,
   ...overrides,
+});
+
+export const anInviteIssued = (overrides: Partial<InviteIssued['data']> = {}): InviteIssued => ({
+  type: 'InviteIssued',
+  data: { tokenHash: 'invite-hash-at-2', expiresAt: '2026-01-22T10:00:00+00:00', ...overrides },
 });
 
 /** A create as the service hands it to `decide`: a user comes with a hashed password unless overridden. */
