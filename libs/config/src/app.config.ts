@@ -74,6 +74,10 @@ export class AppConfig {
   @Min(0, { message: 'must be a whole number of requests a minute (0: no limit)' })
   RATE_LIMIT_PER_MINUTE = 1200;
 
+  /** How long a job stays claimed by a worker that stopped renewing its lock (a killed worker's job waits this long before another takes it). */
+  @Matches(DURATION, { message: 'must be a duration such as 30s or 2m' })
+  JOB_LOCK_DURATION = '30s';
+
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
@@ -87,6 +91,10 @@ export class AppConfig {
 
   get inviteTtlMs(): number {
     return parseDuration(this.INVITE_TTL);
+  }
+
+  get jobLockDurationMs(): number {
+    return parseDuration(this.JOB_LOCK_DURATION);
   }
 }
 

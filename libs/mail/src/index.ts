@@ -1,0 +1,3 @@
+export * from './html.js';
+export * from './invite.mail.js';
+export * from './mailer.js';

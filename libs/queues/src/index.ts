@@ -1,0 +1,2 @@
+export * from './queue.backend.js';
+export * from './queue.names.js';
