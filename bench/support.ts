@@ -16,6 +16,7 @@ export const HOST = '127.0.0.1';
 /** dist/ paths of the processes the benchmarks start, relative to this (compiled) file. */
 export const API_MAIN = fileURLToPath(new URL('../apps/api/src/main.js', import.meta.url));
 export const BARE_READ_SERVER = fileURLToPath(new URL('./bare-read-server.js', import.meta.url));
+export const WORKER_MAIN = fileURLToPath(new URL('../apps/worker/src/main.js', import.meta.url));
 
 // ---------------------------------------------------------------------------------------------
 // cleanup
@@ -32,6 +33,14 @@ function registered(undo: () => Promise<void>): () => Promise<void> {
   };
   pending.add(once);
   return once;
+}
+
+/**
+ * Registers `undo` with the cleanup that runs however the bench ends (also on Ctrl-C); call the
+ * returned function to run it now (it runs once).
+ */
+export function onCleanUp(undo: () => Promise<void>): () => Promise<void> {
+  return registered(undo);
 }
 
 export async function cleanUpAll(): Promise<void> {
@@ -197,6 +206,36 @@ export async function startApi(databaseUrl: string): Promise<Child> {
     throw error;
   }
   return api;
+}
+
+export interface WorkerSettings {
+  /** SMTP_URL: where the worker mails invites */
+  smtpUrl: string;
+  /** PUBLIC_URL: the base of the links in the mails */
+  publicUrl: string;
+  /** REDIS_URL; unset: BullMQ's PostgreSQL backend in the same database */
+  redisUrl?: string;
+  queuePrefix: string;
+}
+
+/**
+ * The real worker (`dist/apps/worker/src/main.js`) on `databaseUrl`, with `LOG_LEVEL=warn`. It
+ * serves no HTTP (PORT is given only because startNode wants one; the worker ignores it), so
+ * there is no readiness probe: the caller knows it is ready when a first job is done, and
+ * `child.process.exitCode` tells a worker that stopped at start.
+ */
+export function startWorker(databaseUrl: string, settings: WorkerSettings): Child {
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    PORT: '0',
+    SMTP_URL: settings.smtpUrl,
+    PUBLIC_URL: settings.publicUrl,
+    QUEUE_PREFIX: settings.queuePrefix,
+    LOG_LEVEL: 'warn',
+  };
+  if (settings.redisUrl) env.REDIS_URL = settings.redisUrl;
+  if (process.env.BCRYPT_COST) env.BCRYPT_COST = process.env.BCRYPT_COST;
+  return startNode('worker', WORKER_MAIN, env);
 }
 
 /** A new OAuth client in the store, and a bearer token for it from POST /oauth/token. */
