@@ -8,7 +8,11 @@ import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
 const PUBLIC_URL = 'https://contacts.example.test';
 
-describe('invite mail', () => {
+// Both queue stores pass the same tests (DESIGN §4): Redis, and BullMQ's PostgreSQL backend when REDIS_URL is unset.
+describe.each([
+  ['Redis', {}],
+  ['PostgreSQL', { REDIS_URL: '' }],
+])('invite mail, queues on %s', (_store, queueEnv: Record<string, string>) => {
   let api: TestApi;
   let token: string;
   let sink: SmtpSink;
@@ -17,7 +21,7 @@ describe('invite mail', () => {
   beforeAll(async () => {
     sink = await startSmtpSink();
     // The worker judges expiry by the same clock as the API; a clock at the real time keeps BullMQ's own timers meaningful.
-    ({ api, token } = await createTestApiWithToken({ label: 'invitemail', clock: new FixedClock(new Date()), env: { SMTP_URL: sink.url, PUBLIC_URL } }));
+    ({ api, token } = await createTestApiWithToken({ label: 'invitemail', clock: new FixedClock(new Date()), env: { SMTP_URL: sink.url, PUBLIC_URL, ...queueEnv } }));
     worker = await createWorker(api.config, { clock: api.clock, logs: false });
   });
 

@@ -42,7 +42,7 @@ export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(InviteTokens) private readonly tokens: InviteTokens,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     const config = this.config;
     const backend = queueBackendOf(config);
     this.mailer = createMailer({ smtpUrl: config.SMTP_URL, outboxDir: config.mailOutboxDir, from: config.MAIL_FROM });
@@ -60,6 +60,8 @@ export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutd
       worker.on('error', (error) => this.logger.error(`queue ${worker.name}: ${error.message}`));
     }
     for (const name of QUEUE_NAMES) this.queues.set(name, openQueue(backend, name));
+    // A queue store that cannot be reached (or a schema BullMQ refuses) stops startup here.
+    await Promise.all([...this.workers.map((w) => w.waitUntilReady()), ...[...this.queues.values()].map((q) => q.waitUntilReady())]);
     this.dispatcher = new Dispatcher(this.db, this.store, this.queues, jobsFor, {
       consumer: 'dispatcher',
       databaseUrl: config.DATABASE_URL,

@@ -29,8 +29,10 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
 function connectionOf(backend: QueueBackend): { url: string; maxRetriesPerRequest: null } | { connectionString: string; schema: string; migrate: true } {
   // Workers block on Redis: ioredis must retry forever rather than fail a blocking call (BullMQ's advice).
   if (backend.kind === 'redis') return { url: backend.url, maxRetriesPerRequest: null };
-  // The prefix names the schema, so deployments sharing a database keep their queues apart.
-  return { connectionString: backend.url, schema: `bullmq_${backend.prefix}`.toLowerCase(), migrate: true };
+  // The prefix names the schema, so deployments sharing a database keep their queues apart. A
+  // schema name takes letters, digits and underscores only (a prefix may hold `-`, `{` and `}`).
+  const schema = `bullmq_${backend.prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
+  return { connectionString: backend.url, schema, migrate: true };
 }
 
 export function openQueue<T>(backend: QueueBackend, name: QueueName): Queue<T> {
