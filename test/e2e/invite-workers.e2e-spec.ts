@@ -115,7 +115,6 @@ describe('invite mail with several workers', () => {
     };
     try {
       const emails = await inviteMany('killed-worker');
-      await killing;
       await waitUntil(() => killed, 30_000);
       expect(await exited).toBe('SIGKILL');
       successor = await createWorker(api.config, { clock: api.clock, logs: false });

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { Queue, Worker } from 'bullmq';
+import type { Job, Queue, Worker } from 'bullmq';
 import { LoggerModule } from 'nestjs-pino';
 import { InviteTokens } from '@app/auth';
 import { AppConfig, Clock } from '@app/config';
@@ -7,7 +7,7 @@ import { ContactService } from '@app/contact-service';
 import { Database } from '@app/database';
 import { EventStore } from '@app/event-store';
 import { createMailer, type Mailer } from '@app/mail';
-import { openQueue, QUEUE_NAMES, queueBackendOf, type QueueName } from '@app/queues';
+import { openQueue, QUEUE_NAMES, queueBackendOf, type QueueName, type SendInviteJob } from '@app/queues';
 import { RoleCatalogue } from '@app/roles';
 import { jobsFor } from './dispatcher/dispatch.routes.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
@@ -52,7 +52,7 @@ export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutd
     });
     this.workers = startJobWorkers(
       backend,
-      { invites: { 'send-invite': (job) => sendInvite.process(job) } },
+      { invites: { 'send-invite': (job) => sendInvite.process(job as Job<SendInviteJob>) } },
       { invites: { concurrency: 8, lockDurationMs: config.jobLockDurationMs } },
     );
     for (const worker of this.workers) {

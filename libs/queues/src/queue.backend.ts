@@ -37,8 +37,8 @@ function connectionOf(backend: QueueBackend): { url: string; maxRetriesPerReques
 
 export function openQueue<T>(backend: QueueBackend, name: QueueName): Queue<T> {
   const options = { connection: connectionOf(backend), prefix: backend.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS };
-  if (backend.kind === 'redis') return new Queue<T>(name, options as ConstructorParameters<typeof Queue>[1]);
-  return new Queue(name, options as never, createPostgresBackend) as unknown as Queue<T>;
+  if (backend.kind === 'redis') return new Queue<T>(name, options);
+  return new Queue(name, options, createPostgresBackend) as unknown as Queue<T>;
 }
 
 export function openWorker<T>(
@@ -48,6 +48,6 @@ export function openWorker<T>(
   options: Omit<WorkerOptions, 'connection' | 'prefix'> = {},
 ): Worker<T> {
   const all = { ...options, connection: connectionOf(backend), prefix: backend.prefix };
-  if (backend.kind === 'redis') return new Worker<T>(name, processor, all as WorkerOptions);
-  return new Worker(name, processor as Processor, all as never, createPostgresBackend) as unknown as Worker<T>;
+  if (backend.kind === 'redis') return new Worker<T>(name, processor, all);
+  return new Worker(name, processor as Processor, all, createPostgresBackend) as unknown as Worker<T>;
 }
