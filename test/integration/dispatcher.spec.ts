@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
+import { type Queue } from 'bullmq';
 import { EMPTY_STREAM, EventStore, type EventMetadata, type NewEvent } from '@app/event-store';
 import { openQueue, type QueueName } from '@app/queues';
 import { jobsFor } from '../../apps/worker/src/dispatcher/dispatch.routes.js';
