@@ -45,18 +45,22 @@ describe('contactsProjection', () => {
 
   /** The row as the table holds it, with the view's stored JSON text. */
   async function storedRow(id: string): Promise<{ row: ContactRow; viewText: string } | null> {
-    const { rows } = await database.db.query<ContactRow & { created: Date; view_text: string }>(
-      'SELECT id, type, email, tags, version, created, view, state, head_hash AS "headHash", view::text AS view_text FROM contacts WHERE id = $1',
+    const { rows } = await database.db.query<Omit<ContactRow, 'nextExpiry'> & { created: Date; nextExpiry: Date | null; view_text: string }>(
+      `SELECT id, type, email, tags, version, created, view, state, head_hash AS "headHash", next_expiry AS "nextExpiry",
+              view::text AS view_text
+       FROM contacts WHERE id = $1`,
       [id],
     );
     const found = rows[0];
     if (!found) return null;
-    const { view_text: viewText, created, ...row } = found;
-    return { row: { ...row, created: created.toISOString() }, viewText };
+    const { view_text: viewText, created, nextExpiry, ...row } = found;
+    return { row: { ...row, created: created.toISOString(), nextExpiry: nextExpiry?.toISOString() ?? null }, viewText };
   }
 
+  /** The row folding the stream gives; its next expiry as the table returns a timestamp. */
   async function rebuilt(id: string): Promise<ContactRow | null> {
-    return contactsProjection.fromEvents((await store.readStream(id)).events);
+    const row = contactsProjection.fromEvents((await store.readStream(id)).events);
+    return row && { ...row, nextExpiry: row.nextExpiry && new Date(row.nextExpiry).toISOString() };
   }
 
   const contacts: Array<[string, () => CreateRequest]> = [

@@ -88,4 +88,20 @@ export interface AcceptInvite {
   passwordHash: string;
 }
 
-export type ContactCommand = CreateContact | UpdateContact | RecordInviteSent | AcceptInvite;
+/** The expiry job fired for the grant of `reference` that expires at `expires`. */
+export interface ExpireGrant {
+  type: 'ExpireGrant';
+  contactId: string;
+  reference: string;
+  /** the expiry the job was scheduled for: a grant since given other terms is left alone */
+  expires: string;
+}
+
+/** An administrator approves or rejects a grant waiting for approval. */
+export interface DecideGrant {
+  type: 'ApproveGrant' | 'RejectGrant';
+  contactId: string;
+  reference: string;
+}
+
+export type ContactCommand = CreateContact | UpdateContact | RecordInviteSent | AcceptInvite | ExpireGrant | DecideGrant;

@@ -1,6 +1,8 @@
 import type {
   AcceptInvite,
   AccessRoleInput,
+  DecideGrant,
+  ExpireGrant,
   AddressInput,
   ContactCommand,
   ContactInput,
@@ -11,7 +13,7 @@ import type {
   RoleCatalogue,
   UpdateContact,
 } from './contact.commands.js';
-import { ContactAlreadyExists, ContactNotFound, ContactRejected, fieldError, InviteUnusable, type FieldError } from './contact.errors.js';
+import { ContactAlreadyExists, ContactNotFound, ContactRejected, fieldError, GrantNotFound, InviteUnusable, type FieldError } from './contact.errors.js';
 import { CONTACT_TYPES, type AddressData, type ContactEvent, type ContactUpdated, type InviteIssued, type RoleGranted } from './contact.events.js';
 import { COMPANY_MAX_LENGTH, formatAtom, looksLikeHtml, parseAtom } from './contact.rules.js';
 import type { Contact, ContactState, Grant } from './contact.state.js';
@@ -26,6 +28,11 @@ export function decide(command: ContactCommand, state: ContactState, now: Date):
       return recordInviteSent(command, state);
     case 'AcceptInvite':
       return acceptInvite(command, state, now);
+    case 'ExpireGrant':
+      return expireGrant(command, state, now);
+    case 'ApproveGrant':
+    case 'RejectGrant':
+      return decideGrant(command, state, now);
     default: {
       const unhandled: never = command;
       throw new Error(`unhandled command ${(unhandled as { type: string }).type}`);
@@ -264,6 +271,36 @@ function acceptInvite(command: AcceptInvite, state: ContactState, now: Date): Co
     events.push({ type: 'RoleActivated', data: { reference: g.reference, by: 'email' } });
   }
   return events;
+}
+
+/**
+ * Revokes a grant whose time is up. A grant since revoked, or given another expiry, is left alone
+ * (the job was for terms that no longer hold), and so is one whose time has not come.
+ */
+function expireGrant(command: ExpireGrant, state: ContactState, now: Date): ContactEvent[] {
+  if (state === null) throw new ContactNotFound(command.contactId);
+  const grant = state.grants.find((g) => g.reference === command.reference);
+  if (!grant || grant.expires === null || grant.expires !== command.expires) return [];
+  if (new Date(grant.expires).getTime() > now.getTime()) return [];
+  return [{ type: 'RoleRevoked', data: { reference: grant.reference, reason: 'expired' } }];
+}
+
+/** An administrator's decision on a grant waiting for approval (DESIGN §6 approve/reject). */
+function decideGrant(command: DecideGrant, state: ContactState, now: Date): ContactEvent[] {
+  if (state === null) throw new ContactNotFound(command.contactId);
+  const grant = state.grants.find((g) => g.reference === command.reference);
+  if (!grant || (grant.expires !== null && new Date(grant.expires).getTime() <= now.getTime())) {
+    throw new GrantNotFound(command.contactId, command.reference);
+  }
+  if (grant.status !== 'pending') {
+    throw new ContactRejected([fieldError('', 'grant_not_pending', `the grant of ${grant.reference} is ${grant.status}, not waiting for a decision`)], 'conflict');
+  }
+  if (command.type === 'RejectGrant') return [{ type: 'RoleRevoked', data: { reference: grant.reference, reason: 'rejected' } }];
+  // An `email` grant is proof the person reads that mailbox: only accepting the invite activates it.
+  if (grant.pendingReason === 'email_verification') {
+    throw new ContactRejected([fieldError('', 'grant_awaits_email_verification', `the grant of ${grant.reference} becomes active when the email is verified`)], 'conflict');
+  }
+  return [{ type: 'RoleActivated', data: { reference: grant.reference, by: 'admin' } }];
 }
 
 /**

@@ -42,6 +42,17 @@ export class ContactAlreadyExists extends Error {
   }
 }
 
+/** The contact holds no grant of this role (or it has expired). */
+export class GrantNotFound extends Error {
+  constructor(
+    readonly contactId: string,
+    readonly reference: string,
+  ) {
+    super(`contact ${contactId} holds no grant of ${reference}`);
+    this.name = 'GrantNotFound';
+  }
+}
+
 /** Why an invite link no longer leads to the password form. */
 export type InviteUnusableReason = 'unknown' | 'expired' | 'used' | 'superseded';
 

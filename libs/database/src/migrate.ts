@@ -5,8 +5,9 @@ import { InitialSchema1732400000000 } from './migrations/1732400000000-initial-s
 import { IdempotencyKeys1732500000000 } from './migrations/1732500000000-idempotency-keys.js';
 import { ContactSnapshots1732600000000 } from './migrations/1732600000000-contact-snapshots.js';
 import { Dispatcher1732700000000 } from './migrations/1732700000000-dispatcher.js';
+import { GrantExpiry1732800000000 } from './migrations/1732800000000-grant-expiry.js';
 
-export const MIGRATIONS = [InitialSchema1732400000000, IdempotencyKeys1732500000000, ContactSnapshots1732600000000, Dispatcher1732700000000];
+export const MIGRATIONS = [InitialSchema1732400000000, IdempotencyKeys1732500000000, ContactSnapshots1732600000000, Dispatcher1732700000000, GrantExpiry1732800000000];
 
 /** Any fixed number: migrating processes queue on it so two never run migrations at once. */
 const MIGRATION_LOCK = 7_104_221;

@@ -25,6 +25,8 @@ export interface ContactRow {
   state: Contact;
   /** the hash of the stream's last event, which the next append chains from */
   headHash: string | null;
+  /** the earliest `expires` of the contact's grants: the expiry sweep finds what is due by it */
+  nextExpiry: string | null;
 }
 
 /**
@@ -48,6 +50,7 @@ export const contactsProjection = {
       version: state.version,
       created: state.created,
       view: toContactView(state),
+      nextExpiry: earliest(state.grants.map((g) => g.expires)),
     };
   },
 
@@ -57,7 +60,7 @@ export const contactsProjection = {
 
   /** Writes the row unless the table already holds a later version of it. */
   async save(tx: Queryable, row: ContactRow): Promise<void> {
-    await tx.query({ name: 'contacts_save', text: `${SAVE_SELECT}, $9::text ${SAVE_CONFLICT}`, values: [...saveValues(row), row.headHash] });
+    await tx.query({ name: 'contacts_save', text: `${SAVE_SELECT}, $10::text ${SAVE_CONFLICT}`, values: [...saveValues(row), row.headHash] });
   },
 
   /**
@@ -74,15 +77,21 @@ export const contactsProjection = {
   },
 };
 
-const SAVE_SELECT = `INSERT INTO contacts (id, type, email, tags, version, created, view, state, head_hash)
-  SELECT $1::uuid, $2::text, $3::text, $4::text[], $5::int, $6::timestamptz, $7::json, $8::jsonb`;
+const SAVE_SELECT = `INSERT INTO contacts (id, type, email, tags, version, created, view, state, next_expiry, head_hash)
+  SELECT $1::uuid, $2::text, $3::text, $4::text[], $5::int, $6::timestamptz, $7::json, $8::jsonb, $9::timestamptz`;
 const SAVE_CONFLICT = `ON CONFLICT (id) DO UPDATE SET
     type = EXCLUDED.type, email = EXCLUDED.email, tags = EXCLUDED.tags, version = EXCLUDED.version,
-    view = EXCLUDED.view, state = EXCLUDED.state, head_hash = EXCLUDED.head_hash
+    view = EXCLUDED.view, state = EXCLUDED.state, next_expiry = EXCLUDED.next_expiry, head_hash = EXCLUDED.head_hash
   WHERE contacts.version < EXCLUDED.version`;
 
 function saveValues(row: ContactRow): unknown[] {
-  return [row.id, row.type, row.email, row.tags, row.version, row.created, JSON.stringify(row.view), JSON.stringify(row.state)];
+  return [row.id, row.type, row.email, row.tags, row.version, row.created, JSON.stringify(row.view), JSON.stringify(row.state), row.nextExpiry];
+}
+
+function earliest(dates: (string | null)[]): string | null {
+  let first: string | null = null;
+  for (const date of dates) if (date !== null && (first === null || new Date(date) < new Date(first))) first = date;
+  return first;
 }
 
 /** Events of a contact stream as the domain reads them. */
