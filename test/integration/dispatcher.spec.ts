@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Queue } from 'bullmq';
+import { SystemClock } from '@app/config';
 import { EMPTY_STREAM, EventStore, type EventMetadata, type NewEvent } from '@app/event-store';
 import { openQueue, type QueueName } from '@app/queues';
 import { jobsFor } from '../../apps/worker/src/dispatcher/dispatch.routes.js';
@@ -71,7 +72,7 @@ describe(Dispatcher.name, () => {
   }
 
   function start(): Dispatcher {
-    const sut = new Dispatcher(database.db, store, queues, jobsFor, { consumer, databaseUrl: database.url, pollMs: 100, batchSize: 3, log: quiet });
+    const sut = new Dispatcher(database.db, store, queues, jobsFor, new SystemClock(), { consumer, databaseUrl: database.url, pollMs: 100, batchSize: 3, log: quiet });
     running.push(sut);
     sut.start();
     return sut;

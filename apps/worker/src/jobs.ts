@@ -2,7 +2,7 @@ import type { Job, Worker } from 'bullmq';
 import { openWorker, QUEUES, type JobName, type QueueBackend, type QueueName } from '@app/queues';
 
 /** A handler for every job of every queue: the type makes a missing one a compile error. */
-export type JobHandlers = { [Q in QueueName]: { [J in JobName<Q>]: (job: Job) => Promise<unknown> } };
+export type JobHandlers = { [Q in QueueName]: { [J in JobName<Q>]: (job: Job, token?: string) => Promise<unknown> } };
 
 export interface QueueSettings {
   concurrency: number;
@@ -22,15 +22,15 @@ export function startJobWorkers(backend: QueueBackend, handlers: JobHandlers, se
     }
   }
   return (Object.keys(QUEUES) as QueueName[]).map((queue) => {
-    const byName = handlers[queue] as Record<string, (job: Job) => Promise<unknown>>;
+    const byName = handlers[queue] as Record<string, (job: Job, token?: string) => Promise<unknown>>;
     const { concurrency, lockDurationMs } = settings[queue];
     return openWorker(
       backend,
       queue,
-      async (job: Job) => {
+      async (job: Job, token?: string) => {
         const handler = byName[job.name];
         if (!handler) throw new Error(`job ${queue}/${job.name} has no handler`);
-        return handler(job);
+        return handler(job, token);
       },
       // Stalled-job recovery stays on: a job whose worker died is taken up again after the lock runs out.
       { concurrency, lockDuration: lockDurationMs, stalledInterval: lockDurationMs, maxStalledCount: 3 },

@@ -7,11 +7,12 @@ import { ContactService } from '@app/contact-service';
 import { Database } from '@app/database';
 import { EventStore } from '@app/event-store';
 import { createMailer, type Mailer } from '@app/mail';
-import { openQueue, QUEUE_NAMES, queueBackendOf, type QueueName, type SendInviteJob } from '@app/queues';
+import { openQueue, QUEUE_NAMES, queueBackendOf, type ExpireRoleJob, type QueueName, type SendInviteJob } from '@app/queues';
 import { RoleCatalogue } from '@app/roles';
 import { jobsFor } from './dispatcher/dispatch.routes.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { SendInviteProcessor } from './invites/send-invite.processor.js';
+import { ExpireRoleProcessor, ExpirySweep } from './roles/expire-role.processor.js';
 import { startJobWorkers } from './jobs.js';
 
 export interface WorkerDependencies {
@@ -50,10 +51,23 @@ export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutd
       publicUrl: config.publicUrl,
       log: { info: (fields, message) => this.logger.log({ ...fields, msg: message }) },
     });
+    const expireRole = new ExpireRoleProcessor(this.contacts, this.clock);
+    const sweep = new ExpirySweep(this.db, this.contacts, this.clock);
+    const lockDurationMs = config.jobLockDurationMs;
     this.workers = startJobWorkers(
       backend,
-      { invites: { 'send-invite': (job) => sendInvite.process(job as Job<SendInviteJob>) } },
-      { invites: { concurrency: 8, lockDurationMs: config.jobLockDurationMs } },
+      {
+        invites: { 'send-invite': (job) => sendInvite.process(job as Job<SendInviteJob>) },
+        roles: {
+          'expire-role': (job, token) => expireRole.process(job as Job<ExpireRoleJob>, token),
+          'sweep-expired': (job) => sweep.run({ clientId: null, requestId: `job-${job.id ?? job.name}`, correlationId: null, causationId: null }),
+        },
+      },
+      {
+        invites: { concurrency: 8, lockDurationMs },
+        // Revoking is a short transaction on one contact: many at once keep a burst of expiries on time.
+        roles: { concurrency: 16, lockDurationMs },
+      },
     );
     for (const worker of this.workers) {
       worker.on('failed', (job, error) => this.logger.warn(`job ${worker.name}/${job?.name ?? '?'} ${job?.id ?? ''} failed: ${error.message}`));
@@ -62,12 +76,19 @@ export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutd
     for (const name of QUEUE_NAMES) this.queues.set(name, openQueue(backend, name));
     // A queue store that cannot be reached (or a schema BullMQ refuses) stops startup here.
     await Promise.all([...this.workers.map((w) => w.waitUntilReady()), ...[...this.queues.values()].map((q) => q.waitUntilReady())]);
-    this.dispatcher = new Dispatcher(this.db, this.store, this.queues, jobsFor, {
+    // The sweep runs every minute, and once now: whatever expired while no worker ran (or Redis lost) is revoked.
+    const roles = this.queues.get('roles');
+    await roles?.upsertJobScheduler('sweep-expired', { every: 60_000 }, { name: 'sweep-expired' });
+    await roles?.add('sweep-expired', {}, { jobId: `sweep-expired-start-${Date.now()}` });
+    this.dispatcher = new Dispatcher(this.db, this.store, this.queues, jobsFor, this.clock, {
       consumer: 'dispatcher',
       databaseUrl: config.DATABASE_URL,
       pollMs: 250,
       batchSize: 500,
-      log: { info: (message) => this.logger.log(message), error: (message, error) => this.logger.error(`${message}: ${String(error)}`) },
+      log: {
+        info: (message: string) => this.logger.log(message),
+        error: (message: string, error: unknown) => this.logger.error(`${message}: ${String(error)}`),
+      },
     });
     this.dispatcher.start();
   }

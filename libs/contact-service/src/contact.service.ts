@@ -182,6 +182,21 @@ export class ContactService {
     await this.change(contactId, () => ({ type: 'RecordInviteSent', contactId, tokenHash }), metadata);
   }
 
+  /**
+   * Revokes a grant whose expiry has come (the expiry job and the sweep). True when this call
+   * revoked it; false when the grant was gone, had other terms, or was not yet due.
+   */
+  async expireGrant(contactId: string, reference: string, expires: string, metadata: EventMetadata): Promise<boolean> {
+    const { events } = await this.changed(contactId, () => ({ type: 'ExpireGrant', contactId, reference, expires }), metadata);
+    return events.length > 0;
+  }
+
+  /** An administrator's decision on a pending grant (DESIGN §6 approve/reject). */
+  decideGrant(contactId: string, reference: string, decision: 'approve' | 'reject', metadata: EventMetadata, hooks?: CommitHooks): Promise<ContactView> {
+    const type = decision === 'approve' ? 'ApproveGrant' : 'RejectGrant';
+    return this.change(contactId, () => ({ type, contactId, reference }), metadata, { hooks });
+  }
+
   /** The person a live invite token is for; `InviteUnusable` when the link no longer leads to the form. */
   async invitee(token: string): Promise<InviteeView> {
     const contact = await this.inviteHolder(InviteTokens.hash(token));
@@ -235,6 +250,16 @@ export class ContactService {
     metadata: EventMetadata,
     options: { hooks?: CommitHooks; expectedVersion?: number } = {},
   ): Promise<ContactView> {
+    return (await this.changed(contactId, command, metadata, options)).view;
+  }
+
+  /** `change`, telling also which events it appended (none: the command found nothing to do). */
+  private async changed(
+    contactId: string,
+    command: (state: Contact, now: Date) => ContactCommand,
+    metadata: EventMetadata,
+    options: { hooks?: CommitHooks; expectedVersion?: number } = {},
+  ): Promise<{ view: ContactView; events: ContactEvent[] }> {
     const { hooks, expectedVersion } = options;
     for (let attempt = 1; ; attempt++) {
       const now = this.clock.now();
@@ -252,7 +277,7 @@ export class ContactService {
           const change = this.plan(command(state, now), state, head, now);
           await this.write(tx, change, metadata, now);
           await hooks?.complete(tx, change.view);
-          return change.view;
+          return { view: change.view, events: change.events };
         });
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw error;

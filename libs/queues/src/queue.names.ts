@@ -1,6 +1,7 @@
 /** Every queue and the jobs each one runs. A job listed here without a processor stops the worker at start. */
 export const QUEUES = {
   invites: ['send-invite'],
+  roles: ['expire-role', 'sweep-expired'],
 } as const;
 
 export type QueueName = keyof typeof QUEUES;
@@ -16,5 +17,15 @@ export interface SendInviteJob {
   /** the correlation id of the request that issued the invite, carried onto InviteSent */
   correlationId: string | null;
   /** the position of the InviteIssued event, the cause of InviteSent */
+  eventPosition: string;
+}
+
+/** What the expiry job needs: the grant of `reference` with exactly this `expires`. */
+export interface ExpireRoleJob {
+  contactId: string;
+  reference: string;
+  expires: string;
+  correlationId: string | null;
+  /** the position of the RoleGranted event, the cause of RoleRevoked */
   eventPosition: string;
 }

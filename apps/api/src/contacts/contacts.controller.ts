@@ -131,4 +131,23 @@ export class ContactsController {
     const contactId = contactIdOf(`${id}.json`);
     return this.idempotency.run(request, reply, invited, (record) => this.contacts.reinvite(contactId, metadataOf(request), record));
   }
+
+  /** An administrator decides a grant waiting for approval (DESIGN §6). The body is ignored. */
+  @Post('contacts/:id/access-roles/:reference/:decision')
+  @HttpCode(200)
+  @RequireScopes('roles')
+  async decideGrant(
+    @Param('id') id: string,
+    @Param('reference') reference: string,
+    @Param('decision') decision: string,
+    @Req() request: AuthenticatedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ContactReply> {
+    const verdict = decision === 'approve.json' ? 'approve' : decision === 'reject.json' ? 'reject' : null;
+    if (verdict === null) throw new ProblemException(problem(404, 'not_found', 'no such route'));
+    const contactId = contactIdOf(`${id}.json`);
+    return this.idempotency.run(request, reply, updated, (record) =>
+      this.contacts.decideGrant(contactId, reference, verdict, metadataOf(request), record),
+    );
+  }
 }

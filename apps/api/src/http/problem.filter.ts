@@ -1,6 +1,6 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ContactAlreadyExists, ContactNotFound, ContactRejected, StaleVersion } from '@app/contacts';
+import { ContactAlreadyExists, ContactNotFound, ContactRejected, GrantNotFound, StaleVersion } from '@app/contacts';
 import { ConcurrencyError } from '@app/event-store';
 import { RoleExists } from '@app/roles';
 import { problem, ProblemException, type Problem } from './problem.js';
@@ -32,7 +32,7 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
   if (error instanceof ContactRejected) {
     const status = error.kind === 'conflict' ? 409 : 422;
     const errors = error.errors.map((e) => ({ pointer: e.field, code: e.code, message: e.message }));
-    const detail = status === 409 ? 'the request conflicts with an existing contact' : 'the contact breaks a rule; see errors';
+    const detail = status === 409 ? 'the request conflicts with the current state of the contacts; see errors' : 'the contact breaks a rule; see errors';
     return { problem: problem(status, errors[0]?.code ?? 'invalid', detail, errors), headers: {} };
   }
   if (error instanceof StaleVersion) {
@@ -42,6 +42,9 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
     };
   }
   if (error instanceof ContactNotFound) return { problem: problem(404, 'not_found', 'no contact has this id'), headers: {} };
+  if (error instanceof GrantNotFound) {
+    return { problem: problem(404, 'grant_not_found', `the contact holds no grant of the access role "${error.reference}"`), headers: {} };
+  }
   if (error instanceof ContactAlreadyExists || error instanceof ConcurrencyError) {
     return { problem: problem(409, 'conflict', 'the contact changed while the request ran; retry it'), headers: {} };
   }

@@ -1,5 +1,5 @@
 import type { StoredEvent } from '@app/event-store';
-import type { JobName, QueueName, SendInviteJob } from '@app/queues';
+import type { ExpireRoleJob, JobName, QueueName, SendInviteJob } from '@app/queues';
 
 /** A job the dispatcher adds for an event. `jobId` comes from the event, so adding it twice adds it once. */
 export interface DispatchedJob {
@@ -7,13 +7,15 @@ export interface DispatchedJob {
   name: JobName;
   jobId: string;
   data: object;
+  /** ms to wait before the job runs */
+  delay?: number;
 }
 
 /**
  * The events that need a side effect, and the job each becomes. Every other event needs none.
  * BullMQ job ids must not contain `:`; the event's position is unique across the log.
  */
-export function jobsFor(event: StoredEvent): DispatchedJob[] {
+export function jobsFor(event: StoredEvent, now: Date): DispatchedJob[] {
   switch (event.type) {
     case 'InviteIssued': {
       const data: SendInviteJob = {
@@ -24,6 +26,20 @@ export function jobsFor(event: StoredEvent): DispatchedJob[] {
         eventPosition: event.position,
       };
       return [{ queue: 'invites', name: 'send-invite', jobId: `send-invite-${event.position}`, data }];
+    }
+    case 'RoleGranted': {
+      // A grant with an expiry (or new terms for one) is revoked at that instant (DESIGN §3.7).
+      const expires = event.data.expires;
+      if (typeof expires !== 'string') return [];
+      const data: ExpireRoleJob = {
+        contactId: event.streamId,
+        reference: String(event.data.reference),
+        expires,
+        correlationId: event.metadata.correlationId,
+        eventPosition: event.position,
+      };
+      const delay = Math.max(0, new Date(expires).getTime() - now.getTime());
+      return [{ queue: 'roles', name: 'expire-role', jobId: `expire-role-${event.position}`, data, delay }];
     }
     default:
       return [];

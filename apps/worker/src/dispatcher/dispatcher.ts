@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Queue } from 'bullmq';
+import type { Clock } from '@app/config';
 import type { Database } from '@app/database';
 import { checkpointOf, type EventStore, type LogCheckpoint, type StoredEvent } from '@app/event-store';
 import type { QueueName } from '@app/queues';
@@ -42,7 +43,8 @@ export class Dispatcher {
     private readonly db: Database,
     private readonly store: EventStore,
     private readonly queues: ReadonlyMap<QueueName, Queue>,
-    private readonly route: (event: StoredEvent) => DispatchedJob[],
+    private readonly route: (event: StoredEvent, now: Date) => DispatchedJob[],
+    private readonly clock: Clock,
     private readonly options: DispatcherOptions,
   ) {}
 
@@ -90,7 +92,8 @@ export class Dispatcher {
     const events = await this.store.readAll(this.checkpoint, this.options.batchSize);
     const last = events.at(-1);
     if (!last) return 0;
-    await this.enqueue(events.flatMap((e) => this.route(e)));
+    const now = this.clock.now();
+    await this.enqueue(events.flatMap((e) => this.route(e, now)));
     await this.advance(checkpointOf(last));
     return events.length;
   }
@@ -101,7 +104,7 @@ export class Dispatcher {
     for (const [name, batch] of byQueue) {
       const queue = this.queues.get(name);
       if (!queue) throw new Error(`no queue ${name} for job ${batch[0]?.name}`);
-      await queue.addBulk(batch.map((job) => ({ name: job.name, data: job.data, opts: { jobId: job.jobId } })));
+      await queue.addBulk(batch.map((job) => ({ name: job.name, data: job.data, opts: { jobId: job.jobId, delay: job.delay } })));
     }
   }
 
