@@ -10,8 +10,10 @@ import { SystemClock, type AppConfig, type Clock } from '@app/config';
 import { Database } from '@app/database';
 import { ApiModule } from './api.module.js';
 import { TokenService } from './auth/token.service.js';
+import { isInvitePage, registerInvitePage, sendErrorPage } from './invites/invite-page.plugin.js';
 import { requestIdOf } from './http/logging.js';
-import { sendProblem } from './http/problem.filter.js';
+import { ServerSecret } from './http/server-secret.js';
+import { sendProblem, toProblem } from './http/problem.filter.js';
 import { securityHeaders } from './http/security-headers.js';
 import { rateLimitOptions } from './http/rate-limit.js';
 
@@ -40,7 +42,8 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // URLs Fastify cannot route (undecodable, a parameter over its length) get a problem too.
-    frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => sendProblem(reply, error, logger),
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) =>
+      isInvitePage(request) ? sendErrorPage(reply, toProblem(error).problem.status) : sendProblem(reply, error, logger),
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule.forRoot({ config, clock: options.clock ?? new SystemClock(), database, tokenSecret: secret }),
@@ -50,8 +53,11 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
   if (options.logs !== false) app.useLogger(app.get(PinoLogger));
   app.enableShutdownHooks();
 
-  // Plugins before init: their onRoute hooks must see the routes Nest registers there.
-  if (config.RATE_LIMIT_PER_MINUTE > 0) await app.register(rateLimit, rateLimitOptions(config.RATE_LIMIT_PER_MINUTE, app.get(TokenService)));
+  // Plugins before init: their onRoute hooks must see the routes Nest registers there. The rate
+  // limit plugin is always there: RATE_LIMIT_PER_MINUTE=0 turns off the per-client limit only, not
+  // the per-invite one of the invite form.
+  await app.register(rateLimit, rateLimitOptions(config.RATE_LIMIT_PER_MINUTE, app.get(TokenService)));
+  await registerInvitePage(app, { serverSecret: app.get(ServerSecret).value, secure: config.publicUrl.startsWith('https:') });
 
   const fastify = app.getHttpAdapter().getInstance();
   const security = securityHeaders();

@@ -1,5 +1,6 @@
-import type { RateLimitPluginOptions } from '@fastify/rate-limit';
+import type { RateLimitOptions, RateLimitPluginOptions } from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
+import { InviteTokens } from '@app/auth';
 import type { TokenService } from '../auth/token.service.js';
 import { problem, ProblemException } from './problem.js';
 
@@ -9,13 +10,18 @@ const isLimited = (request: FastifyRequest): boolean => {
   return route.startsWith('/api/') || route === '/oauth/token';
 };
 
+const retryAfter = (ttlMs: number): number => Math.max(1, Math.ceil(ttlMs / 1000));
+
 /**
  * @fastify/rate-limit per client: a valid bearer token counts against its client, wherever the
  * client calls from; a request without one (the token endpoint, a bad token) against its IP.
  * The counters live in this process, so each API replica allows `perMinute` on its own.
+ * `perMinute` 0 turns this limit off; the plugin stays registered for the limits routes set
+ * themselves (`inviteAttempts`).
  */
 export function rateLimitOptions(perMinute: number, tokens: TokenService): RateLimitPluginOptions {
   return {
+    global: perMinute > 0,
     max: perMinute,
     timeWindow: 60_000,
     hook: 'onRequest',
@@ -25,10 +31,38 @@ export function rateLimitOptions(perMinute: number, tokens: TokenService): RateL
     },
     allowList: (request) => !isLimited(request),
     errorResponseBuilder: (_request, context) => {
-      const seconds = Math.max(1, Math.ceil(context.ttl / 1000));
+      const seconds = retryAfter(context.ttl);
       return new ProblemException(problem(429, 'rate_limited', `this client may send ${context.max} requests a minute; retry in ${seconds} s`), {
         'retry-after': String(seconds),
       });
     },
   };
 }
+
+export const INVITE_ATTEMPTS = { max: 10, windowMinutes: 15 };
+
+/** The invite token of an /invites/:token request, as only its hash may be kept (a counter key). */
+const inviteKey = (request: FastifyRequest): string => {
+  const token = (request.params as { token?: unknown } | undefined)?.token;
+  return `invite:${InviteTokens.hash(typeof token === 'string' ? token : '')}`;
+};
+
+/**
+ * Route config (`@RouteConfig({ rateLimit: inviteAttempts })`) for the invite form: attempts
+ * counted per invite, whoever sends them, so a link cannot be hammered. It holds whatever
+ * RATE_LIMIT_PER_MINUTE is, 0 included: it guards the invite, not a client's quota.
+ */
+export const inviteAttempts: RateLimitOptions = {
+  max: INVITE_ATTEMPTS.max,
+  timeWindow: INVITE_ATTEMPTS.windowMinutes * 60_000,
+  keyGenerator: inviteKey,
+  // The global allowList exempts every route outside /api; this route is limited by its own rule.
+  allowList: () => false,
+  errorResponseBuilder: (_request, context) => {
+    const seconds = retryAfter(context.ttl);
+    return new ProblemException(
+      problem(429, 'too_many_attempts', `this invite may be tried ${context.max} times in ${INVITE_ATTEMPTS.windowMinutes} minutes; retry in ${seconds} s`),
+      { 'retry-after': String(seconds) },
+    );
+  },
+};

@@ -1,4 +1,100 @@
-import { Controller } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type {} from '@fastify/csrf-protection';
+import { ContactService, type InviteeView } from '@app/contact-service';
+import { ContactRejected, InviteUnusable } from '@app/contacts';
+import { inviteAttempts } from '../http/rate-limit.js';
+import { metadataOf } from '../http/request-metadata.js';
+import { acceptedPage, errorPage, invitePage, unusablePage, type FormErrors } from './invite.pages.js';
+import { csrfBinding } from './invite-page.plugin.js';
 
+/** Invite tokens are 43 base64url characters; anything else names no invite and costs no query. */
+const TOKEN = /^[A-Za-z0-9_-]{16,128}$/;
+
+/** C0 controls and DEL: no browser sends them from a password field. */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+interface PasswordForm {
+  password: string;
+  confirmation: string;
+}
+
+/** The two fields, each sent once as text; null for anything else (a repeated field, a missing one). */
+function readForm(body: unknown): PasswordForm | null {
+  if (body === null || typeof body !== 'object') return null;
+  const { password, confirmation } = body as Record<string, unknown>;
+  if (typeof password !== 'string' || typeof confirmation !== 'string') return null;
+  if (CONTROL.test(password) || CONTROL.test(confirmation)) return null;
+  return { password, confirmation };
+}
+
+/**
+ * The invite page (DESIGN §6): "a page where they can review their basic information and supply a
+ * password". Server-rendered HTML without script. Everything a person can get wrong is answered
+ * here with a page; the refusals that happen before the handler (CSRF, rate limit, unreadable
+ * body) become pages in `registerInvitePage`, which also sets the headers of every response.
+ */
 @Controller('invites')
-export class InvitesController {}
+export class InvitesController {
+  constructor(@Inject(ContactService) private readonly contacts: ContactService) {}
+
+  @Get(':token')
+  async show(@Param('token') token: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    try {
+      const invitee = await this.invitee(token);
+      return invitePage(invitee, this.csrfToken(reply, token));
+    } catch (error) {
+      return this.unusable(error, reply);
+    }
+  }
+
+  @Post(':token')
+  @HttpCode(200)
+  @RouteConfig({ csrf: true, rateLimit: inviteAttempts })
+  async accept(
+    @Param('token') token: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const form = readForm(body);
+    if (form === null) return status(reply, 400, errorPage(400));
+    try {
+      const invitee = await this.invitee(token);
+      const refused = (errors: FormErrors): string => status(reply, 422, invitePage(invitee, this.csrfToken(reply, token), errors));
+      if (form.password !== form.confirmation) return refused({ confirmation: 'The two passwords do not match. Type the same password in both fields.' });
+      try {
+        await this.contacts.acceptInvite(token, form.password, metadataOf(request));
+      } catch (error) {
+        if (!(error instanceof ContactRejected)) throw error;
+        return refused({ password: `Your password ${error.errors[0]?.message ?? 'is not accepted'}.` });
+      }
+      return acceptedPage(invitee);
+    } catch (error) {
+      return this.unusable(error, reply);
+    }
+  }
+
+  private async invitee(token: string): Promise<InviteeView> {
+    if (!TOKEN.test(token)) throw new InviteUnusable('unknown');
+    return this.contacts.invitee(token);
+  }
+
+  /** A token for the form, bound to this invite; the first one also sets the CSRF cookie. */
+  private csrfToken(reply: FastifyReply, token: string): string {
+    return reply.generateCsrf({ userInfo: csrfBinding(token) });
+  }
+
+  /** A link that no longer leads to the form gets a page saying why; anything else is not ours to answer. */
+  private unusable(error: unknown, reply: FastifyReply): string {
+    if (!(error instanceof InviteUnusable)) throw error;
+    const { status: code, body } = unusablePage(error.reason);
+    return status(reply, code, body);
+  }
+}
+
+function status(reply: FastifyReply, code: number, body: string): string {
+  void reply.code(code);
+  return body;
+}
