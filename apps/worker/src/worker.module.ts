@@ -12,6 +12,7 @@ import { RoleCatalogue } from '@app/roles';
 import { jobsFor } from './dispatcher/dispatch.routes.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { SendInviteProcessor } from './invites/send-invite.processor.js';
+import { forgetIdempotencyKeys } from './maintenance/forget-idempotency-keys.processor.js';
 import { ExpireRoleProcessor, ExpirySweep } from './roles/expire-role.processor.js';
 import { startJobWorkers } from './jobs.js';
 
@@ -62,11 +63,13 @@ export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutd
           'expire-role': (job, token) => expireRole.process(job as Job<ExpireRoleJob>, token),
           'sweep-expired': (job) => sweep.run({ clientId: null, requestId: `job-${job.id ?? job.name}`, correlationId: null, causationId: null }),
         },
+        maintenance: { 'forget-idempotency-keys': () => forgetIdempotencyKeys(this.db, this.clock) },
       },
       {
         invites: { concurrency: 8, lockDurationMs },
         // Revoking is a short transaction on one contact: many at once keep a burst of expiries on time.
         roles: { concurrency: 16, lockDurationMs },
+        maintenance: { concurrency: 1, lockDurationMs },
       },
     );
     for (const worker of this.workers) {
@@ -80,6 +83,7 @@ export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutd
     const roles = this.queues.get('roles');
     await roles?.upsertJobScheduler('sweep-expired', { every: 60_000 }, { name: 'sweep-expired' });
     await roles?.add('sweep-expired', {}, { jobId: `sweep-expired-start-${Date.now()}` });
+    await this.queues.get('maintenance')?.upsertJobScheduler('forget-idempotency-keys', { every: 3_600_000 }, { name: 'forget-idempotency-keys' });
     this.dispatcher = new Dispatcher(this.db, this.store, this.queues, jobsFor, this.clock, {
       consumer: 'dispatcher',
       databaseUrl: config.DATABASE_URL,

@@ -2,6 +2,7 @@
 export const QUEUES = {
   invites: ['send-invite'],
   roles: ['expire-role', 'sweep-expired'],
+  maintenance: ['forget-idempotency-keys'],
 } as const;
 
 export type QueueName = keyof typeof QUEUES;
