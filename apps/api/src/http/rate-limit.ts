@@ -39,7 +39,7 @@ export function rateLimitOptions(perMinute: number, tokens: TokenService): RateL
   };
 }
 
-export const INVITE_ATTEMPTS = { max: 10, windowMinutes: 15 };
+const INVITE_ATTEMPTS = { max: 10, windowMinutes: 15 };
 
 /** The invite token of an /invites/:token request, as only its hash may be kept (a counter key). */
 const inviteKey = (request: FastifyRequest): string => {

@@ -4,8 +4,8 @@ import { Html, html } from './html.js';
 
 /** The only style the pages have; the policy allows exactly this block, by its hash. */
 const STYLE = `
-body{margin:0;font:1rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1a1a1a;background:#f4f4f5}
-main{box-sizing:border-box;max-width:30rem;margin:1rem auto;padding:1.5rem;background:#fff;border:1px solid #d4d4d8;border-radius:.5rem}
+body{margin:0;padding:1rem .75rem;font:1rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1a1a1a;background:#f4f4f5}
+main{box-sizing:border-box;max-width:30rem;margin:0 auto;padding:1.5rem;background:#fff;border:1px solid #d4d4d8;border-radius:.5rem}
 h1{font-size:1.5rem;line-height:1.25;margin:0 0 1rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0 0 1.5rem}
 dt{font-weight:600}
