@@ -218,6 +218,19 @@ describe('invite page', () => {
       expect(await eventTypesOf(contact.id)).toEqual(events);
     });
 
+    it('accepts one of two simultaneous submits; the other is told the link was used', async () => {
+      const { contact, token } = await anInvitedUser();
+      const visited = await visit(token);
+
+      const both = await Promise.all([submit(token, choose(GOOD_PASSWORD), visited), submit(token, choose('difference-engine-1822'), visited)]);
+
+      expect(both.map((r) => r.statusCode).sort()).toEqual([200, 410]);
+      for (const sut of both) expectInvitePage(sut, sut.statusCode);
+      const types = await eventTypesOf(contact.id);
+      expect(types.filter((t) => t === 'PasswordSet')).toHaveLength(1);
+      expect(types.filter((t) => t === 'InviteAccepted')).toHaveLength(1);
+    });
+
     it('re-renders the form with an error when the confirmation differs, and writes nothing', async () => {
       const { contact, token } = await anInvitedUser();
       const visited = await visit(token);

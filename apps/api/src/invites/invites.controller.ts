@@ -1,7 +1,6 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type {} from '@fastify/csrf-protection';
 import { ContactService, type InviteeView } from '@app/contact-service';
 import { ContactRejected, InviteUnusable } from '@app/contacts';
 import { inviteAttempts } from '../http/rate-limit.js';
