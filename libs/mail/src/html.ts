@@ -1,33 +1,37 @@
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** Text made safe to place in HTML content or a quoted attribute. */
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
-}
-
-/** Markup that is already safe: `html` inserts it as it is. */
-export class SafeHtml {
+/** Markup that is already safe: the result of `html`, inserted by another `html` as it is. */
+export class Html {
   constructor(readonly value: string) {}
+
   toString(): string {
     return this.value;
   }
 }
 
+/** What a template may interpolate: text (escaped), markup built by `html`, or nothing. */
+export type Interpolation = string | number | Html | readonly Html[] | null | undefined | false;
+
+/** Text made safe for HTML content and for a double- or single-quoted attribute value. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+}
+
 /**
- * A tagged template for HTML: every interpolated value is escaped unless it is `SafeHtml` (the
- * result of another `html`), and arrays are joined. Names and emails are data, never markup.
+ * A tagged template for HTML in which every interpolation is escaped unless it is `Html`. Names
+ * and emails (the invite page, the invite mail) are data a client sent: `<script>` in a first name is text.
  */
-export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
+export function html(strings: TemplateStringsArray, ...values: Interpolation[]): Html {
   let out = strings[0] ?? '';
   values.forEach((value, i) => {
     out += render(value) + (strings[i + 1] ?? '');
   });
-  return new SafeHtml(out);
+  return new Html(out);
 }
 
-function render(value: unknown): string {
-  if (value instanceof SafeHtml) return value.value;
-  if (Array.isArray(value)) return value.map(render).join('');
+function render(value: Interpolation): string {
+  if (value instanceof Html) return value.value;
+  if (Array.isArray(value)) return (value as readonly Html[]).map((part) => part.value).join('');
   if (value === null || value === undefined || value === false) return '';
-  return escapeHtml(value);
+  return escapeHtml(String(value));
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PASSWORD_MIN_LENGTH, type InviteUnusableReason } from '@app/contacts';
-import { Html, html } from './html.js';
+import { Html, html } from '@app/mail';
 
 /** The only style the pages have; the policy allows exactly this block, by its hash. */
 const STYLE = `
