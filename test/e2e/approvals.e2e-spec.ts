@@ -111,4 +111,20 @@ describe('approving and rejecting pending grants', () => {
 
     expect(response.statusCode).toBe(404);
   });
+
+  it('takes the decision without a body, as curl -X POST sends it; a create without a body is refused as malformed', async () => {
+    const { id, reference } = await aUserAwaiting();
+
+    const response = await api.http.inject({
+      method: 'POST',
+      url: `/api/contacts/${id}/access-roles/${reference}/approve.json`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const create = await api.http.inject({ method: 'POST', url: '/api/contacts.json', headers: { authorization: `Bearer ${token}` } });
+
+    expect(response.statusCode).toBe(200);
+    expect(contactOf(response).accessRoles[0]?.status).toBe('active');
+    expect(create.statusCode).toBeGreaterThanOrEqual(400);
+    expect(create.statusCode).toBeLessThan(500);
+  });
 });

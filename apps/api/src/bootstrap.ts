@@ -65,11 +65,13 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
     void reply.headers(security).header('x-request-id', request.id);
     done();
   });
-  // The API speaks JSON only; /oauth/token also takes a form (RFC 6749).
+  // The API speaks JSON only; /oauth/token also takes a form (RFC 6749). A POST with no body at
+  // all (`…/invite.json`, `…/approve.json` need none) has no type to judge.
   fastify.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'POST' || !request.url.startsWith('/api/')) return;
     const type = request.headers['content-type'] ?? '';
-    if (!/^application\/json\s*(;|$)/i.test(type)) {
+    const bodyless = type === '' && request.headers['transfer-encoding'] === undefined && (request.headers['content-length'] ?? '0') === '0';
+    if (!bodyless && !/^application\/json\s*(;|$)/i.test(type)) {
       sendProblem(reply, { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }, logger);
       return reply;
     }
