@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { html } from './html.js';
 import type { MailMessage } from './mailer.js';
 
@@ -44,6 +45,7 @@ export function inviteMail(content: InviteMailContent): MailMessage {
     subject: 'Set your password',
     text,
     html: body.value,
-    messageId: `<invite.${content.tokenHash.slice(0, 32)}@${content.domain}>`,
+    // Named after the invite, not after its stored hash: the same for every attempt at one invite.
+    messageId: `<invite.${createHash('sha256').update(`message-id/${content.tokenHash}`).digest('hex').slice(0, 32)}@${content.domain}>`,
   };
 }

@@ -86,7 +86,7 @@ export class SendInviteProcessor {
       // No SMTP server is configured (development): the outbox file and this line are the mailbox (DESIGN §4).
       this.options.log.info({ contactId, file: delivery.receipt, link }, 'invite mail written to the outbox');
     } else {
-      this.options.log.info({ contactId, messageId: delivery.messageId }, 'invite mail sent');
+      this.options.log.info({ contactId }, 'invite mail sent');
     }
     return 'sent';
   }
