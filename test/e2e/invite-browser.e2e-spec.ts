@@ -5,7 +5,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { chromium, type Browser } from 'playwright-core';
 import { FixedClock } from '@app/config';
 import { createWorker } from '../../apps/worker/src/bootstrap.js';
-import { aCreatedContact, aUserPayload, readContact, uniqueEmail } from '../support/contact-requests.js';
+import { aCreatedContact, aUserPayload, errorsOf, post, readContact, uniqueEmail } from '../support/contact-requests.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
@@ -50,7 +50,7 @@ describe('the invite page in a browser', () => {
     await sink.close();
   });
 
-  it('opens the link from the mail, shows a weak password its error, and sets a good one', async () => {
+  it('opens the link from the mail, shows a weak password its error, and sets a good one; no new invite after that', async () => {
     const email = uniqueEmail('browser');
     const contact = await aCreatedContact(api, token, aUserPayload({ email, firstname: 'Grace', lastname: 'Hopper', password: undefined }), { invite: true });
     await sink.waitFor(1);
@@ -85,6 +85,9 @@ describe('the invite page in a browser', () => {
     const after = await readContact(api, token, contact.id);
     expect(after.hasPassword).toBe(true);
     expect(after.invite?.status).toBe('accepted');
+    const again = await post(api, token, `/api/contacts/${contact.id}/invite.json`, {});
+    expect(again.statusCode).toBe(422);
+    expect(errorsOf(again)).toEqual([{ pointer: '/invite', code: 'invite_already_accepted' }]);
     await page.close();
   }, 60_000);
 });

@@ -356,7 +356,7 @@ describe('POST /api/contacts/{id}.json', () => {
 
     it('is refused with invite_already_accepted once the user has accepted one', async () => {
       const { id } = await aCreatedContact(api, token, aUserPayload({ password: undefined }), { invite: true });
-      // No route accepts an invite yet: record the acceptance as the invite page will.
+      // Record the acceptance straight in the store (the invite page's own tests go through the form).
       const store = new EventStore(api.database.db);
       const stream = await store.readStream(id);
       const issued = stream.events.find((e) => e.type === 'InviteIssued');
