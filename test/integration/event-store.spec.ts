@@ -365,6 +365,37 @@ describe(EventStore.name, () => {
     });
   });
 
+  describe('readFeed', () => {
+    it('goes on from a position in commit order, never past a transaction still open, and filters', async () => {
+      const early = aStreamId();
+      const late = aStreamId();
+      const [first] = await sut.append(database.db, early, EMPTY_STREAM, numbered(1), { metadata: aMetadata(), recordedAt });
+      const open: pg.PoolClient = await database.db.pool.connect();
+      try {
+        await open.query('BEGIN');
+        await sut.append(open, late, EMPTY_STREAM, [anEvent({ data: { who: 'late' } })], { metadata: aMetadata(), recordedAt });
+        const [after] = await sut.append(database.db, early, { version: 1, hash: first?.hash ?? null }, numbered(1, 2), { metadata: aMetadata(), recordedAt });
+
+        const whileOpen = await sut.readFeed({ after: first?.position, limit: 100 });
+        expect(whileOpen?.map((e) => e.position)).not.toContain(after?.position);
+
+        await open.query('COMMIT');
+        // Any transaction still running on the server holds the feed back a moment: poll.
+        let next = await sut.readFeed({ after: first?.position, limit: 100 });
+        for (let i = 0; i < 100 && !next?.some((e) => e.position === after?.position); i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          next = await sut.readFeed({ after: first?.position, limit: 100 });
+        }
+        expect(next?.filter((e) => e.streamId === late || e.streamId === early).map((e) => e.streamId)).toEqual([late, early]);
+        expect(await sut.readFeed({ limit: 100, streamId: late, type: 'ThingHappened' })).toEqual([expect.objectContaining({ streamId: late, data: { who: 'late' } })]);
+        expect(await sut.readFeed({ after: '999999999999', limit: 10 })).toBeUndefined();
+      } finally {
+        await open.query('ROLLBACK').catch(() => undefined);
+        open.release();
+      }
+    });
+  });
+
   describe('append-only trigger', () => {
     let streamId: string;
 

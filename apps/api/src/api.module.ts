@@ -14,6 +14,7 @@ import { AuthGuard } from './auth/auth.guard.js';
 import { OAuthController } from './auth/oauth.controller.js';
 import { TokenService } from './auth/token.service.js';
 import { ContactsController } from './contacts/contacts.controller.js';
+import { AuditController } from './audit/audit.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { InvitesController } from './invites/invites.controller.js';
 import { Idempotency } from './http/idempotency.js';
@@ -41,7 +42,7 @@ export class ApiModule {
         JwtModule.register({ secret: createSecretKey(Buffer.from(tokenSecret)), signOptions: { algorithm: 'HS256' } }),
         LoggerModule.forRoot(loggerOptions(config)),
       ],
-      controllers: [OAuthController, ContactsController, RolesController, HealthController, InvitesController],
+      controllers: [OAuthController, ContactsController, RolesController, AuditController, HealthController, InvitesController],
       providers: [
         { provide: AppConfig, useValue: config },
         { provide: Clock, useValue: clock },

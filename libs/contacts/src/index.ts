@@ -6,3 +6,4 @@ export * from './contact.reservation.js';
 export * from './contact.rules.js';
 export * from './contact.state.js';
 export * from './contact.view.js';
+export * from './contact.audit.js';

@@ -148,6 +148,39 @@ export class EventStore {
     );
     return rows.map(toStored);
   }
+
+  /**
+   * `readAll` for readers that keep only a position (the audit feed): the event at `after` gives
+   * the commit-order place to go on from. Undefined when no event has that position.
+   */
+  async readFeed(query: FeedQuery): Promise<StoredEvent[] | undefined> {
+    let from: LogCheckpoint | null = null;
+    if (query.after !== undefined && query.after !== '0') {
+      const { rows } = await this.db.query<{ transaction_id: string }>('SELECT transaction_id::text FROM events WHERE position = $1', [query.after]);
+      const at = rows[0];
+      if (!at) return undefined;
+      from = { transactionId: at.transaction_id, position: query.after };
+    }
+    const { rows } = await this.db.query<EventRow>(
+      `SELECT ${COLUMNS} FROM events
+       WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+         AND (transaction_id, position) > ($1::xid8, $2::bigint)
+         AND ($4::text IS NULL OR type = $4)
+         AND ($5::uuid IS NULL OR stream_id = $5)
+       ORDER BY transaction_id, position
+       LIMIT $3`,
+      [from?.transactionId ?? '0', from?.position ?? '0', query.limit, query.type ?? null, query.streamId ?? null],
+    );
+    return rows.map(toStored);
+  }
+}
+
+export interface FeedQuery {
+  /** the position of the last event the reader has; none: from the start */
+  after?: string;
+  limit: number;
+  type?: string;
+  streamId?: string;
 }
 
 /** Shifts a statement's `$n` parameters past the append's own. */

@@ -1,4 +1,4 @@
-import { atMoment, normalizeEmail, type ContactType, type ContactView } from '@app/contacts';
+import { atMoment, fold, normalizeEmail, toContactView, type ContactType, type ContactView, type Recorded } from '@app/contacts';
 import type { Queryable } from '@app/database';
 
 export interface ContactFilter {
@@ -22,6 +22,23 @@ export class ContactQueries {
     const { rows } = await this.db.query<{ view: ContactView }>({ name: 'contacts_by_id', text: 'SELECT view FROM contacts WHERE id = $1', values: [id] });
     const row = rows[0];
     return row ? atMoment(row.view, now) : null;
+  }
+
+  /**
+   * The contact as it was at `at` (DESIGN §6 `asOf`): its events recorded up to then, folded with
+   * the same `evolve` the read table is built with, and shown as of that moment (a grant whose
+   * expiry had passed by then is not shown). Null when it did not exist yet.
+   */
+  async asOf(id: string, at: Date): Promise<ContactView | null> {
+    const { rows } = await this.db.query<{ type: string; data: Record<string, unknown>; version: number; recorded_at: Date }>(
+      `SELECT type, data, stream_version AS version, recorded_at FROM events WHERE stream_id = $1 ORDER BY stream_version`,
+      [id],
+    );
+    // The stream up to its first event recorded after `at`: a later version never counts before an earlier one.
+    const cut = rows.findIndex((r) => r.recorded_at.getTime() > at.getTime());
+    const past = cut === -1 ? rows : rows.slice(0, cut);
+    const state = fold(past.map((r) => ({ type: r.type, data: r.data, version: r.version, recordedAt: r.recorded_at.toISOString() }) as Recorded));
+    return state && atMoment(toContactView(state), at);
   }
 
   async list(filter: ContactFilter, now: Date): Promise<ContactPage> {

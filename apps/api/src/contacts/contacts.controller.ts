@@ -2,10 +2,10 @@ import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, R
 import type { FastifyReply } from 'fastify';
 import { Clock } from '@app/config';
 import { ContactService } from '@app/contact-service';
-import type { ContactView } from '@app/contacts';
+import { parseAtom, type ContactView } from '@app/contacts';
 import { ContactQueries, type ContactPage } from '@app/projections';
 import type { AuthenticatedRequest } from '../auth/auth.guard.js';
-import { RequireScopes } from '../auth/scopes.decorator.js';
+import { expandScopes, RequireScopes } from '../auth/scopes.decorator.js';
 import { Idempotency, type Outcome } from '../http/idempotency.js';
 import { problem, ProblemException } from '../http/problem.js';
 import { metadataOf } from '../http/request-metadata.js';
@@ -87,18 +87,33 @@ export class ContactsController {
   async read(
     @Param('file') file: string,
     @Query('asOf') asOf: unknown,
+    @Req() request: AuthenticatedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ contact: ContactView }> {
-    if (asOf !== undefined) {
-      // Not built yet: refusing beats silently answering with today's state.
-      throw ProblemException.of(422, 'unsupported_parameter', 'asOf is not supported yet', [
-        { pointer: '/query/asOf', code: 'unsupported_parameter', message: 'reading a contact as of a past moment is not available yet' },
-      ]);
-    }
-    const contact = await this.queries.byId(contactIdOf(file), this.clock.now());
+    const id = contactIdOf(file);
+    if (asOf !== undefined) return { contact: await this.readAsOf(id, asOf, request) };
+    const contact = await this.queries.byId(id, this.clock.now());
     if (!contact) throw notFound();
     void reply.header('etag', `"${contact.version}"`);
     return { contact };
+  }
+
+  /** The contact as it was at a past moment: for auditors (DESIGN §6), folded from its events. */
+  private async readAsOf(id: string, asOf: unknown, request: AuthenticatedRequest): Promise<ContactView> {
+    if (!expandScopes(request.client?.scopes ?? []).has('audit')) {
+      throw new ProblemException(problem(403, 'insufficient_scope', 'reading a contact as of a past moment needs the scope audit'), {
+        'www-authenticate': 'Bearer realm="contacts", error="insufficient_scope"',
+      });
+    }
+    const at = typeof asOf === 'string' ? parseAtom(asOf) : null;
+    if (!at) {
+      throw ProblemException.of(422, 'invalid_date', 'asOf must be an ATOM date', [
+        { pointer: '/query/asOf', code: 'invalid_date', message: 'must be an ATOM date, e.g. 2026-01-31T12:00:00+00:00' },
+      ]);
+    }
+    const contact = await this.queries.asOf(id, at);
+    if (!contact) throw ProblemException.of(404, 'not_found', 'no contact had this id at that moment');
+    return contact;
   }
 
   @Post('contacts/:file')

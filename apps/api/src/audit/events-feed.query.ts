@@ -1,0 +1,27 @@
+import { IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { CONTACT_EVENT_TYPES } from '@app/contacts';
+
+const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value);
+
+/** `GET /api/events.json?after=&limit=&type=&streamId=` */
+export class EventsFeedQuery {
+  @IsOptional()
+  @Matches(/^\d{1,18}$/, { message: 'after must be the position of an event (a whole number), or 0', context: { code: 'invalid_after' } })
+  after?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'limit must be a whole number from 1 to 1000', context: { code: 'invalid_limit' } })
+  @Min(1, { message: 'limit must be a whole number from 1 to 1000', context: { code: 'invalid_limit' } })
+  @Max(1000, { message: 'limit must be a whole number from 1 to 1000', context: { code: 'invalid_limit' } })
+  limit?: number;
+
+  @IsOptional()
+  @IsIn(CONTACT_EVENT_TYPES, { message: `type must be one of ${CONTACT_EVENT_TYPES.join(', ')}`, context: { code: 'invalid_type' } })
+  type?: string;
+
+  @IsOptional()
+  @IsUUID('all', { message: 'streamId must be a contact id', context: { code: 'invalid_stream_id' } })
+  streamId?: string;
+}
