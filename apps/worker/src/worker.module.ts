@@ -95,6 +95,9 @@ export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutd
       },
     });
     this.dispatcher.start();
+    const queues = backend.kind === 'redis' ? `Redis ${withoutCredentials(backend.url)}` : 'BullMQ\'s PostgreSQL backend in the service database';
+    const mail = this.mailer.kind === 'smtp' ? `SMTP ${withoutCredentials(config.SMTP_URL ?? '')}` : `the outbox folder ${config.mailOutboxDir} (no SMTP_URL)`;
+    this.logger.log(`worker: queues on ${queues} (prefix ${backend.prefix}); mail to ${mail}`);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -103,6 +106,18 @@ export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutd
     await Promise.all(this.workers.map((w) => w.close()));
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.mailer?.close();
+  }
+}
+
+/** A URL as it may be logged: no user or password. */
+function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
   }
 }
 
