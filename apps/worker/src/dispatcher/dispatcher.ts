@@ -134,7 +134,7 @@ export class Dispatcher {
     const row = saved.rows[0];
     this.checkpoint = row ? { transactionId: row.transaction_id, position: row.position } : null;
     this.leader = true;
-    this.options.log.info(`dispatcher ${this.options.consumer} leads from position ${this.checkpoint?.position ?? 0}`);
+    this.options.log.info(`dispatcher "${this.options.consumer}" leads, from log position ${this.checkpoint?.position ?? 0}`);
     return true;
   }
 
