@@ -1,11 +1,12 @@
 /**
- * Load benchmarks: `npm run bench -- create | read | users | update | invite`.
+ * Load benchmarks: `npm run bench -- create | read | users | update | invite | expiry`.
  * Each makes its own database on DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432),
  * starts what it measures as child processes on 127.0.0.1, prints a table and, last, one JSON line
  * of the figures; it drops the database and stops the children however it ends.
  */
 import 'reflect-metadata';
 import { createBench } from './create.js';
+import { expiryBench } from './expiry.js';
 import { inviteBench } from './invite.js';
 import { readBench } from './read.js';
 import { cleanUpAll, log } from './support.js';
@@ -18,6 +19,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   users: usersBench,
   update: updateBench,
   invite: inviteBench,
+  expiry: expiryBench,
 };
 
 const USAGE = `usage: npm run bench -- <${Object.keys(BENCHES).join('|')}>`;

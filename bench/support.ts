@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type AutocannonOptions, type AutocannonResult } from 'autocannon';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { ClientStore, type Scope } from '@app/auth';
 import { Database, migrate } from '@app/database';
@@ -185,8 +186,11 @@ export async function waitForHealth(child: Child, timeoutMs = 30_000): Promise<v
   throw new Error(`${child.name} did not answer GET /health with 200 within ${timeoutMs} ms:\n${child.output()}`);
 }
 
-/** The real API (`dist/apps/api/src/main.js`) on `databaseUrl`, ready to serve. */
-export async function startApi(databaseUrl: string): Promise<Child> {
+/**
+ * The real API (`dist/apps/api/src/main.js`) on `databaseUrl`, ready to serve. `extraEnv` is
+ * added last (e.g. `BCRYPT_COST` for a bench that creates many users with passwords).
+ */
+export async function startApi(databaseUrl: string, extraEnv: Record<string, string> = {}): Promise<Child> {
   const port = await freePort();
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
@@ -198,6 +202,7 @@ export async function startApi(databaseUrl: string): Promise<Child> {
     RATE_LIMIT_PER_MINUTE: String(1_000_000_000),
   };
   if (process.env.BCRYPT_COST) env.BCRYPT_COST = process.env.BCRYPT_COST;
+  Object.assign(env, extraEnv);
   const api = startNode('api', API_MAIN, env, { profile: true });
   try {
     await waitForHealth(api);
@@ -236,6 +241,29 @@ export function startWorker(databaseUrl: string, settings: WorkerSettings): Chil
   if (settings.redisUrl) env.REDIS_URL = settings.redisUrl;
   if (process.env.BCRYPT_COST) env.BCRYPT_COST = process.env.BCRYPT_COST;
   return startNode('worker', WORKER_MAIN, env);
+}
+
+/**
+ * Registers, with the cleanup that runs however the bench ends, deleting every Redis key under
+ * `<prefix>:` (a bench's BullMQ queues); call the returned function to run it now.
+ */
+export function redisKeysCleanup(redisUrl: string, prefix: string): () => Promise<void> {
+  return onCleanUp(async () => {
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+    try {
+      await redis.connect();
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        if (keys.length > 0) await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    } catch (error) {
+      log(`could not delete the Redis keys ${prefix}:*: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      redis.disconnect();
+    }
+  });
 }
 
 /** A new OAuth client in the store, and a bearer token for it from POST /oauth/token. */
