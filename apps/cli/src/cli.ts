@@ -3,9 +3,12 @@ import { ClientStore, isScope, SCOPES } from '@app/auth';
 import type { ApprovalMethod } from '@app/contacts';
 import { loadConfig, type AppConfig } from '@app/config';
 import { Database, migrate } from '@app/database';
+import { verifyChains, type ChainReport } from '@app/event-store';
+import { rebuildReadTables, type ReadRowDifference, type RebuildProgress, type RebuildReport } from '@app/projections';
 import { RoleCatalogue, roleProblems } from '@app/roles';
 import { createApi } from '../../api/src/bootstrap.js';
 import { createWorker } from '../../worker/src/bootstrap.js';
+import { ProgressBar, ProgressLines, type Progress } from './progress.js';
 
 export const USAGE = `usage: npm run cli -- <command>
   migrate                                   create the database if missing and apply migrations
@@ -13,11 +16,23 @@ export const USAGE = `usage: npm run cli -- <command>
   roles:create --reference R --title T --approval none|email|admin
                                             add an access role to the catalogue
   start                                     migrate, then run the API and the worker in this process
+  replay [--verify] [--dry-run]             rebuild the read tables from the event log (no jobs, no mail) and swap
+                                            them in while the API serves; --verify reports every row the rebuilt
+                                            tables differ from the live ones in (exit 1 if any); --dry-run leaves
+                                            the live tables as they are
+  verify                                    recompute every stream's hash chain and version sequence; exit 1
+                                            naming the position and stream of the first broken link
 scopes: ${SCOPES.join(', ')}`;
 
 export class UsageError extends Error {}
 
-const COMMANDS = ['migrate', 'clients:create', 'roles:create', 'start'];
+/** A check that ran and found something wrong (a broken chain, read tables unlike the log): exit 1. */
+export class CheckFailed extends Error {}
+
+const COMMANDS = ['migrate', 'clients:create', 'roles:create', 'start', 'replay', 'verify'];
+
+/** Differences and broken links listed one a line before the command fails; the rest are counted. */
+const LISTED = 50;
 
 async function withDatabase<T>(config: AppConfig, work: (db: Database) => Promise<T>): Promise<T> {
   const db = new Database({ url: config.DATABASE_URL, applicationName: 'contacts-cli', max: 2 });
@@ -28,11 +43,19 @@ async function withDatabase<T>(config: AppConfig, work: (db: Database) => Promis
   }
 }
 
-function parseOptions(args: string[]): { values: Record<string, string | undefined> } {
+function parseOptions(args: string[]): { values: Record<string, string | boolean | undefined> } {
   try {
     return parseArgs({
       args,
-      options: { name: { type: 'string' }, scopes: { type: 'string' }, reference: { type: 'string' }, title: { type: 'string' }, approval: { type: 'string' } },
+      options: {
+        name: { type: 'string' },
+        scopes: { type: 'string' },
+        reference: { type: 'string' },
+        title: { type: 'string' },
+        approval: { type: 'string' },
+        verify: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+      },
       strict: true,
     });
   } catch (error) {
@@ -43,10 +66,16 @@ function parseOptions(args: string[]): { values: Record<string, string | undefin
 /** Where a command's output goes: stdout for the CLI, a list in tests. */
 export type Print = (line: string) => void;
 
-/** Runs one operator command; throws UsageError, ConfigError or RoleExists for the caller to report. */
-export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, print: Print = console.log): Promise<void> {
+/**
+ * Runs one operator command; throws UsageError, ConfigError, RoleExists or CheckFailed for the
+ * caller to report. Long commands draw a progress bar on `terminal` when given (a TTY), and print
+ * a progress line every second otherwise.
+ */
+export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, print: Print = console.log, terminal?: NodeJS.WritableStream): Promise<void> {
   const [command, ...rest] = argv;
   const { values } = parseOptions(rest);
+  const text = (name: string): string | undefined => (typeof values[name] === 'string' ? values[name] : undefined);
+  const progress = (label: string, unit: string): Progress => (terminal ? new ProgressBar(label, unit, terminal) : new ProgressLines(label, unit, print));
   if (command === undefined || command === 'help' || command === '--help') {
     print(USAGE);
     return;
@@ -60,17 +89,20 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, 
       return;
     }
     case 'clients:create': {
-      const scopes = (values.scopes ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-      if (!values.name || scopes.length === 0) throw new UsageError('clients:create needs --name and --scopes');
+      const scopes = (text('scopes') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const name = text('name');
+      if (!name || scopes.length === 0) throw new UsageError('clients:create needs --name and --scopes');
       const unknown = scopes.filter((s) => !isScope(s));
       if (unknown.length > 0) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
-      const client = await withDatabase(config, (db) => new ClientStore(db).create(values.name!, scopes.filter(isScope)));
+      const client = await withDatabase(config, (db) => new ClientStore(db).create(name, scopes.filter(isScope)));
       print(JSON.stringify(client));
       return;
     }
     case 'roles:create': {
-      if (!values.reference || !values.title) throw new UsageError('roles:create needs --reference and --title');
-      const wanted = { reference: values.reference, title: values.title, approvalMethod: (values.approval ?? 'none') as ApprovalMethod };
+      const reference = text('reference');
+      const title = text('title');
+      if (!reference || !title) throw new UsageError('roles:create needs --reference and --title');
+      const wanted = { reference, title, approvalMethod: (text('approval') ?? 'none') as ApprovalMethod };
       const problems = roleProblems(wanted);
       if (problems.length > 0) throw new UsageError(problems.join('; '));
       const role = await withDatabase(config, (db) => new RoleCatalogue(db).create(wanted));
@@ -84,9 +116,87 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, 
       await api.listen({ port: config.PORT, host: config.HOST });
       return;
     }
+    case 'replay': {
+      const compare = values.verify === true;
+      const dryRun = values['dry-run'] === true;
+      const bar = progress('replay', 'events');
+      const startedAt = performance.now();
+      const report = await withDatabase(config, (db) =>
+        rebuildReadTables(db, { compare, dryRun, onProgress: (p) => showRebuild(p, bar, print) }),
+      ).finally(() => bar.stop());
+      print(rebuildSummary(report, (performance.now() - startedAt) / 1000));
+      const differences = report.differences ?? [];
+      if (compare && differences.length === 0) print('replay --verify: the rebuilt tables equal the live ones, row for row');
+      if (differences.length > 0) {
+        for (const d of differences.slice(0, LISTED)) print(`replay --verify: ${describeDifference(d)}`);
+        if (differences.length > LISTED) print(`replay --verify: … and ${differences.length - LISTED} more`);
+        throw new CheckFailed(
+          `${differences.length} row(s) of the live read tables differed from the log` +
+            (report.swapped ? '; the rebuilt tables, which match the log, are now live' : '; the live tables are unchanged (--dry-run)'),
+        );
+      }
+      return;
+    }
+    case 'verify': {
+      const bar = progress('verify', 'events');
+      const report = await withDatabase(config, (db) => verifyChains(db, { onProgress: (done, total) => bar.update(done, total) })).finally(() => bar.stop());
+      reportChains(report, print);
+      return;
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
 }
 
+function showRebuild(progress: RebuildProgress, bar: Progress, print: Print): void {
+  switch (progress.phase) {
+    case 'read':
+      bar.update(progress.events, progress.total);
+      return;
+    case 'catch-up':
+      bar.stop();
+      print(`replay: folding again ${count(progress.streams)} stream(s) written during the rebuild (round ${progress.round})`);
+      return;
+    case 'swap':
+      bar.stop();
+      return;
+  }
+}
 
+function rebuildSummary(report: RebuildReport, seconds: number): string {
+  const tables = Object.entries(report.rows).map(([table, rows]) => `${table} (${count(rows)} rows)`);
+  const rate = report.events / Math.max(seconds, 0.001);
+  return (
+    `replay: ${report.swapped ? 'rebuilt' : 'built, and left unswapped (--dry-run),'} ${tables.join(' and ')} from ${count(report.events)} events ` +
+    `in ${count(report.streams)} streams in ${seconds.toFixed(1)} s (${count(rate)} events/s); ` +
+    `${count(report.caughtUp)} stream(s) written meanwhile folded again, ${count(report.caughtUpUnderLock)} under a ${Math.round(report.lockedMs)} ms lock; no job was enqueued`
+  );
+}
+
+function describeDifference(d: ReadRowDifference): string {
+  const key = Object.entries(d.key).map(([column, value]) => `${column}=${String(value)}`).join(' ');
+  switch (d.in) {
+    case 'live':
+      return `${d.table} ${key}: in the live table, not in the log`;
+    case 'rebuilt':
+      return `${d.table} ${key}: in the log, missing from the live table`;
+    case 'both':
+      return `${d.table} ${key}: ${d.columns.join(', ')} differ`;
+  }
+}
+
+function reportChains(report: ChainReport, print: Print): void {
+  const first = report.breaks[0];
+  if (!first) {
+    print(`verify: ${count(report.events)} events in ${count(report.streams)} streams, every chain intact`);
+    return;
+  }
+  for (const b of report.breaks.slice(0, LISTED)) print(`verify: position ${b.position}, stream ${b.streamId}, version ${b.version}: ${b.reason}`);
+  if (report.breaks.length > LISTED) print(`verify: … and ${report.breaks.length - LISTED} more broken stream(s)`);
+  throw new CheckFailed(
+    `hash chain broken at position ${first.position} in stream ${first.streamId} (version ${first.version}): ${first.reason}; ` +
+      `${report.breaks.length} of ${count(report.streams)} streams broken, ${count(report.events)} events checked`,
+  );
+}
+
+const count = (n: number): string => n.toLocaleString('en-US');

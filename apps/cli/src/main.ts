@@ -1,12 +1,14 @@
 import 'reflect-metadata';
 import { ConfigError } from '@app/config';
+import { RebuildRefused } from '@app/projections';
 import { RoleExists } from '@app/roles';
-import { run, USAGE, UsageError } from './cli.js';
+import { CheckFailed, run, USAGE, UsageError } from './cli.js';
 
-run(process.argv.slice(2)).catch((error: unknown) => {
+// A progress bar goes to stderr when it is a terminal; stdout keeps the summary lines for pipes.
+run(process.argv.slice(2), process.env, console.log, process.stderr.isTTY ? process.stderr : undefined).catch((error: unknown) => {
   if (error instanceof ConfigError) console.error(`configuration: ${error.message}`);
   else if (error instanceof UsageError) console.error(`${error.message}\n\n${USAGE}`);
-  else if (error instanceof RoleExists) console.error(error.message);
+  else if (error instanceof RoleExists || error instanceof CheckFailed || error instanceof RebuildRefused) console.error(error.message);
   else console.error(error);
   process.exit(1);
 });

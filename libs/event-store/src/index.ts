@@ -2,3 +2,4 @@ export * from './canonical-json.js';
 export * from './event-hash.js';
 export * from './event-store.js';
 export * from './event.types.js';
+export * from './chain-verifier.js';

@@ -1,2 +1,3 @@
 export * from './contacts.projection.js';
 export * from './contacts.queries.js';
+export * from './read-tables.rebuild.js';
