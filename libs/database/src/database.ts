@@ -17,6 +17,8 @@ export interface DatabaseOptions {
   url: string;
   max?: number;
   applicationName?: string;
+  /** how long an unused connection stays open (pg's default: 10 s) */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -30,6 +32,7 @@ export class Database implements Queryable {
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.max ?? 20,
+      idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
       application_name: options.applicationName ?? 'contacts',
       options: '-c idle_in_transaction_session_timeout=10000 -c statement_timeout=30000',
     });

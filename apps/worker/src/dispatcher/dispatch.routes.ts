@@ -1,6 +1,9 @@
 import type { StoredEvent } from '@app/event-store';
 import type { ExpireRoleJob, JobName, QueueName, SendInviteJob } from '@app/queues';
 
+/** How far ahead of a grant's expiry its job becomes due (see ExpireRoleProcessor). */
+export const EXPIRY_LEAD_MS = 200;
+
 /** A job the dispatcher adds for an event. `jobId` comes from the event, so adding it twice adds it once. */
 export interface DispatchedJob {
   queue: QueueName;
@@ -38,7 +41,10 @@ export function jobsFor(event: StoredEvent, now: Date): DispatchedJob[] {
         correlationId: event.metadata.correlationId,
         eventPosition: event.position,
       };
-      const delay = Math.max(0, new Date(expires).getTime() - now.getTime());
+      // Due a little ahead of the instant: the processor holds the job until `expires` itself, so
+      // neither a queue's timer granularity (Redis wakes delayed jobs on its 100 ms tick) nor
+      // the time to claim a burst of jobs makes the revocation late, and it is never early.
+      const delay = Math.max(0, new Date(expires).getTime() - now.getTime() - EXPIRY_LEAD_MS);
       return [{ queue: 'roles', name: 'expire-role', jobId: `expire-role-${event.position}`, data, delay }];
     }
     default:

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, type Job } from 'bullmq';
 import type { Clock } from '@app/config';
 import type { ContactService } from '@app/contact-service';
@@ -5,13 +6,16 @@ import type { Database } from '@app/database';
 import type { EventMetadata } from '@app/event-store';
 import type { ExpireRoleJob } from '@app/queues';
 
+/** Up to this much early, a job waits in the worker for its instant rather than going back to the queue. */
+const HOLD_MS = 1_000;
+
 export type ExpireRoleOutcome = 'revoked' | 'nothing-to-do';
 
 /**
  * Revokes a grant at its expiry (issue 4). The grant must still exist with the expiry the job was
  * scheduled for: one extended, shortened, made permanent or revoked since is left alone (its new
- * terms brought a job of their own). A job that wakes before the expiry (clocks differ by a few
- * ms) waits again rather than revoke early.
+ * terms brought a job of their own). Jobs come due shortly before the expiry and wait for it in
+ * the worker, so the revocation is on time and never early.
  */
 export class ExpireRoleProcessor {
   constructor(
@@ -22,10 +26,13 @@ export class ExpireRoleProcessor {
   async process(job: Job<ExpireRoleJob>, token?: string): Promise<ExpireRoleOutcome> {
     const { contactId, reference, expires } = job.data;
     const early = new Date(expires).getTime() - this.clock.now().getTime();
-    if (early > 0 && token) {
+    if (early > HOLD_MS && token) {
+      // Far too early (clocks that disagree, a job added by hand): back to the delayed set.
       await job.moveToDelayed(Date.now() + early, token);
       throw new DelayedError();
     }
+    // Jobs come due a little ahead (EXPIRY_LEAD_MS): wait for the instant here, on time to the ms.
+    if (early > 0) await sleep(early);
     const revoked = await this.contacts.expireGrant(contactId, reference, expires, {
       clientId: null,
       requestId: `job-${job.id ?? job.name}`,
