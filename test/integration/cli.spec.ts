@@ -38,6 +38,7 @@ describe('npm run cli', () => {
     [['roles:create', '--reference', 'ok', '--title', 'Ok', '--approval', 'maybe'], /approval method must be none, email or admin/],
     [['clients:create', '--bogus'], /Unknown option '--bogus'/],
     [['nonsense'], /unknown command "nonsense"/],
+    [['replay', '--force'], /Unknown option '--force'/],
   ])('refuses %j with a usage error', async (argv, message) => {
     await expect(sut(...argv)).rejects.toThrow(UsageError);
     await expect(sut(...argv)).rejects.toThrow(message);
@@ -67,6 +68,9 @@ describe('npm run cli', () => {
   });
 
   it('prints its usage for help', async () => {
-    expect((await sut('help')).join('\n')).toMatch(/clients:create --name N --scopes a,b/);
+    const usage = (await sut('help')).join('\n');
+    expect(usage).toMatch(/clients:create --name N --scopes a,b/);
+    expect(usage).toMatch(/^ {2}replay \[--verify\] \[--dry-run\] /m);
+    expect(usage).toMatch(/^ {2}verify /m);
   });
 });

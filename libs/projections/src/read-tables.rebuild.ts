@@ -41,8 +41,6 @@ const temporaryName = (name: string): string => `${name.slice(0, 63 - '_rebuild'
 
 /** Only one rebuild at a time: the shadow tables have fixed names. */
 const REBUILD_LOCK = 'contacts read tables rebuild';
-/** Catch-up rounds run without a lock until at most this many streams are left for the swap. */
-const LEFT_FOR_THE_SWAP = 500;
 const MAX_UNLOCKED_ROUNDS = 5;
 const MAX_SWAP_ATTEMPTS = 60;
 /** Streams folded again are read this many at a time. */
@@ -63,6 +61,8 @@ export interface RebuildOptions {
   compare?: boolean;
   /** build (and compare) but leave the live tables as they are */
   dryRun?: boolean;
+  /** catch-up rounds run without a lock until at most this many streams are left to fold under it (default 500) */
+  maxStreamsUnderLock?: number;
   onProgress?: (progress: RebuildProgress) => void | Promise<void>;
 }
 
@@ -175,7 +175,7 @@ class Rebuild {
       for (let round = 1; round <= MAX_UNLOCKED_ROUNDS; round++) {
         const next = await this.readSnapshot(async (snapshot) => {
           const streams = await changedSince(this.reader, since);
-          if (streams.length <= LEFT_FOR_THE_SWAP) return null;
+          if (streams.length <= (this.options.maxStreamsUnderLock ?? 500)) return null;
           await this.options.onProgress?.({ phase: 'catch-up', round, streams: streams.length });
           await this.refold(this.reader, streams);
           return { snapshot, streams: streams.length };
