@@ -32,7 +32,8 @@ export class ExpireRoleProcessor {
       throw new DelayedError();
     }
     // Jobs come due a little ahead (EXPIRY_LEAD_MS): wait for the instant here, on time to the ms.
-    if (early > 0) await sleep(early);
+    // A timer may fire a millisecond before the wall clock gets there: look again until it has.
+    for (let wait = early; wait > 0; wait = new Date(expires).getTime() - this.clock.now().getTime()) await sleep(wait + 1);
     const revoked = await this.contacts.expireGrant(contactId, reference, expires, {
       clientId: null,
       requestId: `job-${job.id ?? job.name}`,
