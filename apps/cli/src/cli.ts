@@ -199,4 +199,4 @@ function reportChains(report: ChainReport, print: Print): void {
   );
 }
 
-const count = (n: number): string => n.toLocaleString('en-US');
+const count = (n: number): string => Math.round(n).toLocaleString('en-US');
