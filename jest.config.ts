@@ -21,11 +21,12 @@ const shared = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
     '^.+\\.ts$': swc,
-    // ESM-only packages that CommonJS dependencies require() (light-my-request -> cookie): Jest on
-    // Node 20 cannot require ESM, so these are compiled to CommonJS.
-    '/node_modules/cookie/.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }],
+    // ESM-only packages that CommonJS dependencies require() (light-my-request -> cookie,
+    // @fastify/static -> content-disposition): Jest on Node 20 cannot require ESM (Node itself
+    // can), so these are compiled to CommonJS.
+    '/node_modules/(cookie|content-disposition)/.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!cookie/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(cookie|content-disposition)/)(?!.*/node_modules/content-disposition/)'],
   moduleNameMapper: {
     '^@app/(.*)$': '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
