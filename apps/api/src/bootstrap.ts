@@ -8,16 +8,23 @@ import { Logger } from '@nestjs/common';
 import { tokenSecret } from '@app/auth';
 import { SystemClock, type AppConfig, type Clock } from '@app/config';
 import { Database } from '@app/database';
+import { registerQueueDashboard } from './admin/queue-dashboard.js';
 import { ApiModule } from './api.module.js';
 import { TokenService } from './auth/token.service.js';
+import { isConsolePage, setupOpenApi } from './docs/openapi.js';
+import { ApiMetrics } from './metrics/api.metrics.js';
+import { ObservedQueues } from './queues/observed-queues.js';
 import { isInvitePage, registerInvitePage, sendErrorPage } from './invites/invite-page.plugin.js';
 import { requestIdOf } from './http/logging.js';
 import { ServerSecret } from './http/server-secret.js';
 import { sendProblem, toProblem } from './http/problem.filter.js';
-import { securityHeaders } from './http/security-headers.js';
+import { consoleSecurityHeaders, securityHeaders } from './http/security-headers.js';
 import { rateLimitOptions } from './http/rate-limit.js';
 
 export const BODY_LIMIT = 1024 * 1024;
+
+/** The version of the HTTP contract the OpenAPI document describes (DESIGN §6). */
+const OPENAPI_VERSION = '1';
 
 export interface ApiOptions {
   clock?: Clock;
@@ -61,8 +68,15 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
 
   const fastify = app.getHttpAdapter().getInstance();
   const security = securityHeaders();
+  const consoleSecurity = consoleSecurityHeaders();
   fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.headers(security).header('x-request-id', request.id);
+    void reply.headers(isConsolePage(request.url) ? consoleSecurity : security).header('x-request-id', request.id);
+    done();
+  });
+  // Latency by route pattern (`/api/contacts/:id.json`), never by URL: ids would make a series each.
+  const metrics = app.get(ApiMetrics);
+  fastify.addHook('onResponse', (request, reply, done) => {
+    metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
   // The API speaks JSON only; /oauth/token also takes a form (RFC 6749). A POST with no body at
@@ -76,6 +90,10 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
       return reply;
     }
   });
+  setupOpenApi(app, OPENAPI_VERSION);
+  if (config.ADMIN_PASSWORD !== undefined) {
+    await registerQueueDashboard(app, app.get(ObservedQueues), { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD });
+  }
   await app.init();
   return app;
 }

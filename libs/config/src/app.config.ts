@@ -78,6 +78,16 @@ export class AppConfig {
   @Matches(DURATION, { message: 'must be a duration such as 30s or 2m' })
   JOB_LOCK_DURATION = '30s';
 
+  /** The user name of the queue dashboard at /admin/queues (HTTP Basic). */
+  @Matches(/^[^:\s]{1,64}$/, { message: 'must be 1 to 64 characters without spaces or ":"' })
+  ADMIN_USER = 'admin';
+
+  /** The password of the queue dashboard at /admin/queues; unset: the dashboard is off (404). */
+  @IsOptional()
+  @IsString()
+  @Matches(/^.{12,}$/, { message: 'must be at least 12 characters' })
+  ADMIN_PASSWORD?: string;
+
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
@@ -110,7 +120,7 @@ export class ConfigError extends Error {
 
 /** Reads and validates the environment; the first bad variable is named in the error. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'SMTP_URL', 'MAIL_OUTBOX_DIR', 'TOKEN_SECRET']);
+  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'SMTP_URL', 'MAIL_OUTBOX_DIR', 'TOKEN_SECRET', 'ADMIN_PASSWORD']);
   const given: Record<string, string> = {};
   for (const key of new Set(known)) {
     const value = env[key];

@@ -1,7 +1,9 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { formatAtom, redactSecrets } from '@app/contacts';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { CONTACT_EVENT_TYPES, formatAtom, redactSecrets } from '@app/contacts';
 import { EventStore, type EventMetadata, type StoredEvent } from '@app/event-store';
 import { RequireScopes } from '../auth/scopes.decorator.js';
+import { ApiProblems } from '../docs/problem.schema.js';
 import { ProblemException } from '../http/problem.js';
 import { validateQuery } from '../http/validation.js';
 import { EventsFeedQuery } from './events-feed.query.js';
@@ -15,6 +17,27 @@ export interface AuditEvent {
   data: Record<string, unknown>;
   metadata: EventMetadata;
   recordedAt: string;
+}
+
+class EventMetadataResponse {
+  @ApiProperty({ type: String, nullable: true, description: 'the OAuth client that made the change' }) clientId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) requestId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) correlationId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) causationId!: string | null;
+}
+
+class AuditEventResponse {
+  @ApiProperty({ type: Number, description: 'the position in the log (pass it as `after` to page)' }) position!: number;
+  @ApiProperty({ type: String, format: 'uuid', description: 'the contact id' }) streamId!: string;
+  @ApiProperty({ type: Number }) version!: number;
+  @ApiProperty({ enum: CONTACT_EVENT_TYPES }) type!: string;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'the event; password hashes shown as "[redacted]"' }) data!: Record<string, unknown>;
+  @ApiProperty({ type: EventMetadataResponse }) metadata!: EventMetadataResponse;
+  @ApiProperty({ type: String, format: 'date-time' }) recordedAt!: string;
+}
+
+class AuditEventsResponse {
+  @ApiProperty({ type: [AuditEventResponse] }) events!: AuditEventResponse[];
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -32,12 +55,17 @@ function shown(event: StoredEvent): AuditEvent {
 }
 
 /** History for auditors: one contact's events, and every contact's in commit order. */
+@ApiTags('audit')
 @Controller('api')
 export class AuditController {
   constructor(@Inject(EventStore) private readonly store: EventStore) {}
 
   @Get('contacts/:id/events.json')
   @RequireScopes('audit')
+  @ApiOperation({ summary: "A contact's history", description: 'Scope: `audit`. Every event of the contact, oldest first.' })
+  @ApiParam({ name: 'id', description: 'the contact id (a UUID)', schema: { type: 'string', format: 'uuid' } })
+  @ApiOkResponse({ type: AuditEventsResponse })
+  @ApiProblems(404)
   async history(@Param('id') id: string): Promise<{ events: AuditEvent[] }> {
     if (!UUID.test(id)) throw ProblemException.of(404, 'not_found', 'no contact has this id');
     const { events } = await this.store.readStream(id.toLowerCase());
@@ -52,6 +80,13 @@ export class AuditController {
    */
   @Get('events.json')
   @RequireScopes('audit')
+  @ApiOperation({
+    summary: "Every contact's events in commit order",
+    description: 'Scope: `audit`. A page at a time: pass the last position you have as `after`. Paging never passes over an event that commits late.',
+  })
+  @ApiQuery({ type: EventsFeedQuery })
+  @ApiOkResponse({ type: AuditEventsResponse })
+  @ApiProblems(422)
   async feed(@Query() query: Record<string, unknown>): Promise<{ events: AuditEvent[] }> {
     const q = validateQuery(EventsFeedQuery, query);
     const events = await this.store.readFeed({ after: q.after, limit: q.limit ?? 100, type: q.type, streamId: q.streamId?.toLowerCase() });

@@ -1,14 +1,25 @@
 import { Body, Controller, Header, HttpCode, Inject, Post } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { ClientStore, isScope, type Scope } from '@app/auth';
+import { ApiProblems } from '../docs/problem.schema.js';
 import { problem, ProblemException } from '../http/problem.js';
 import { expandScopes } from './scopes.decorator.js';
 import { TOKEN_TTL_SECONDS, TokenService } from './token.service.js';
 
-interface TokenRequest {
-  grant_type?: unknown;
-  client_id?: unknown;
-  client_secret?: unknown;
+/** The grant's fields; read by hand (RFC 6749 errors), so this class documents them only. */
+class TokenRequest {
+  @ApiProperty({ enum: ['client_credentials'] }) grant_type?: unknown;
+  @ApiProperty({ type: String }) client_id?: unknown;
+  @ApiProperty({ type: String, format: 'password' }) client_secret?: unknown;
+  @ApiPropertyOptional({ type: String, description: 'space-separated; narrows the client\'s scopes', example: 'contacts.readonly' })
   scope?: unknown;
+}
+
+class TokenResponse {
+  @ApiProperty({ type: String }) access_token!: string;
+  @ApiProperty({ enum: ['Bearer'] }) token_type!: string;
+  @ApiProperty({ type: Number, example: 3600 }) expires_in!: number;
+  @ApiProperty({ type: String, example: 'contacts roles' }) scope!: string;
 }
 
 /** RFC 6749 errors, carried in a problem document so every refusal has one shape. */
@@ -18,6 +29,7 @@ function oauthError(status: number, error: string, detail: string): ProblemExcep
 }
 
 /** The OAuth2 client credentials grant (RFC 6749 §4.4), form-encoded or JSON. */
+@ApiTags('auth')
 @Controller('oauth')
 export class OAuthController {
   constructor(
@@ -27,6 +39,14 @@ export class OAuthController {
 
   @Post('token')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'OAuth2 client credentials grant',
+    description: 'No token needed. Form-encoded or JSON (RFC 6749 §4.4). Refusals carry RFC 6749 `error` and `error_description` too.',
+  })
+  @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
+  @ApiBody({ type: TokenRequest })
+  @ApiOkResponse({ type: TokenResponse })
+  @ApiProblems(400, 401, 429)
   @Header('cache-control', 'no-store')
   async token(@Body() body: TokenRequest | undefined): Promise<Record<string, unknown>> {
     const request = body ?? {};

@@ -1,4 +1,16 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiExtraModels,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Clock } from '@app/config';
 import { ContactService } from '@app/contact-service';
@@ -10,18 +22,29 @@ import { Idempotency, type Outcome } from '../http/idempotency.js';
 import { problem, ProblemException } from '../http/problem.js';
 import { metadataOf } from '../http/request-metadata.js';
 import { validateBody, validateQuery } from '../http/validation.js';
-import { CreateContactRequest, UpdateContactRequest } from './create-contact.dto.js';
+import { ApiProblems } from '../docs/problem.schema.js';
+import { ContactEnvelope, ContactPageResponse } from './contact.response.js';
+import { AccessRoleDto, CreateContactRequest, UpdateContactRequest } from './create-contact.dto.js';
 import { ListContactsQuery } from './list-contacts.query.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const notFound = (): ProblemException => new ProblemException(problem(404, 'not_found', 'no contact has this id'));
 
-/** `{id}.json` -> the contact id; anything that is not a UUID names no contact. */
-function contactIdOf(file: string): string {
-  const id = file.endsWith('.json') ? file.slice(0, -'.json'.length) : '';
+/** The `{id}` of a route: anything that is not a UUID names no contact. */
+function contactIdOf(id: string): string {
   if (!UUID.test(id)) throw notFound();
   return id.toLowerCase();
 }
+
+const contactId = ApiParam({ name: 'id', description: 'the contact id (a UUID)', schema: { type: 'string', format: 'uuid' } });
+const idempotencyKey = ApiHeader({
+  name: 'Idempotency-Key',
+  required: false,
+  description: 'within 24 hours a repeat with the same key and request returns the first response (`Idempotent-Replayed: true`); the same key on another request is refused (422 `idempotency_key_reused`)',
+  schema: { type: 'string', minLength: 1, maxLength: 255 },
+});
+const grantReference = ApiParam({ name: 'reference', description: 'the access role of the grant', schema: { type: 'string' } });
+const etag = { ETag: { description: 'the contact\'s version, `"<version>"`: send it back as `If-Match`', schema: { type: 'string' } } };
 
 /** `If-Match: "7"` (or `W/"7"`) -> 7; `*` or no header -> no precondition. */
 function parseIfMatch(header: string | undefined): number | undefined {
@@ -50,6 +73,8 @@ const updated = (contact: ContactView): Outcome<ContactReply> => ({ status: 200,
 /** 202: the invite is recorded; the worker mails it shortly after. */
 const invited = (contact: ContactView): Outcome<ContactReply> => ({ status: 202, headers: { etag: `"${contact.version}"` }, body: { contact } });
 
+@ApiTags('contacts')
+@ApiExtraModels(AccessRoleDto)
 @Controller('api')
 export class ContactsController {
   constructor(
@@ -61,6 +86,15 @@ export class ContactsController {
 
   @Post('contacts.json')
   @RequireScopes('contacts')
+  @ApiOperation({ summary: 'Create a contact', description: 'Scope: `contacts`. Types `user`, `guest`, `branch`, `recipient`, each with its rules (DESIGN §6).' })
+  @ApiBody({ type: CreateContactRequest })
+  @idempotencyKey
+  @ApiCreatedResponse({
+    type: ContactEnvelope,
+    description: 'the contact as created',
+    headers: { Location: { description: '/api/contacts/{id}.json', schema: { type: 'string' } }, ...etag },
+  })
+  @ApiProblems(400, 409, 413, 415, 422)
   async create(
     @Body() body: unknown,
     @Req() request: AuthenticatedRequest,
@@ -74,6 +108,10 @@ export class ContactsController {
 
   @Get('contacts.json')
   @RequireScopes('contacts.readonly')
+  @ApiOperation({ summary: 'List contacts', description: 'Scope: `contacts.readonly` (`contacts` includes it). Newest first, a page at a time.' })
+  @ApiQuery({ type: ListContactsQuery })
+  @ApiOkResponse({ type: ContactPageResponse })
+  @ApiProblems(422)
   async list(@Query() query: Record<string, unknown>): Promise<ContactPage> {
     const filter = validateQuery(ListContactsQuery, query);
     return this.queries.list(
@@ -82,15 +120,28 @@ export class ContactsController {
     );
   }
 
-  @Get('contacts/:file')
+  @Get('contacts/:id.json')
   @RequireScopes('contacts.readonly')
+  @ApiOperation({
+    summary: 'Read a contact',
+    description: 'Scope: `contacts.readonly` (`contacts` includes it); with `asOf`, also `audit`. A grant past its `expires` is never shown active.',
+  })
+  @contactId
+  @ApiQuery({
+    name: 'asOf',
+    required: false,
+    description: 'an ATOM date: the contact as it was at that moment, folded from its events (needs the scope `audit`)',
+    schema: { type: 'string', format: 'date-time' },
+  })
+  @ApiOkResponse({ type: ContactEnvelope, headers: etag })
+  @ApiProblems(404, 422)
   async read(
-    @Param('file') file: string,
+    @Param('id') given: string,
     @Query('asOf') asOf: unknown,
     @Req() request: AuthenticatedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ contact: ContactView }> {
-    const id = contactIdOf(file);
+    const id = contactIdOf(given);
     if (asOf !== undefined) return { contact: await this.readAsOf(id, asOf, request) };
     const contact = await this.queries.byId(id, this.clock.now());
     if (!contact) throw notFound();
@@ -116,17 +167,32 @@ export class ContactsController {
     return contact;
   }
 
-  @Post('contacts/:file')
+  @Post('contacts/:id.json')
   @HttpCode(200)
   @RequireScopes('contacts')
+  @ApiOperation({
+    summary: 'Update a contact',
+    description: 'Scope: `contacts`. Changes the fields sent; `accessRoles` and `tags` replace the set. The type cannot change.',
+  })
+  @contactId
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'the ETag you read, `"<version>"`: refused with 412 when the contact has moved on since',
+    schema: { type: 'string', example: '"3"' },
+  })
+  @idempotencyKey
+  @ApiBody({ type: UpdateContactRequest })
+  @ApiOkResponse({ type: ContactEnvelope, headers: etag })
+  @ApiProblems(400, 404, 409, 412, 413, 415, 422)
   async update(
-    @Param('file') file: string,
+    @Param('id') given: string,
     @Body() body: unknown,
     @Headers('if-match') ifMatch: string | undefined,
     @Req() request: AuthenticatedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ContactReply> {
-    const id = contactIdOf(file);
+    const id = contactIdOf(given);
     const expectedVersion = parseIfMatch(ifMatch);
     const dto = validateBody(UpdateContactRequest, body);
     return this.idempotency.run(request, reply, updated, (record) =>
@@ -138,31 +204,63 @@ export class ContactsController {
   @Post('contacts/:id/invite.json')
   @HttpCode(202)
   @RequireScopes('contacts')
+  @ApiOperation({
+    summary: 'Send a new invite',
+    description: 'Scope: `contacts`. Users only: a new token, the earlier link stops working at once; the worker mails it shortly after. No body.',
+  })
+  @contactId
+  @idempotencyKey
+  @ApiAcceptedResponse({ type: ContactEnvelope, headers: etag })
+  @ApiProblems(404, 422)
   async invite(
     @Param('id') id: string,
     @Req() request: AuthenticatedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ContactReply> {
-    const contactId = contactIdOf(`${id}.json`);
-    return this.idempotency.run(request, reply, invited, (record) => this.contacts.reinvite(contactId, metadataOf(request), record));
+    const contact = contactIdOf(id);
+    return this.idempotency.run(request, reply, invited, (record) => this.contacts.reinvite(contact, metadataOf(request), record));
   }
 
-  /** An administrator decides a grant waiting for approval (DESIGN §6). The body is ignored. */
-  @Post('contacts/:id/access-roles/:reference/:decision')
+  /** An administrator approves a grant waiting for approval (DESIGN §6). The body is ignored. */
+  @Post('contacts/:id/access-roles/:reference/approve.json')
   @HttpCode(200)
   @RequireScopes('roles')
-  async decideGrant(
+  @ApiOperation({ summary: 'Approve a pending grant', description: 'Scope: `roles`. Records `RoleActivated {by:"admin"}`. No body.' })
+  @contactId
+  @grantReference
+  @idempotencyKey
+  @ApiOkResponse({ type: ContactEnvelope, headers: etag })
+  @ApiProblems(404, 409)
+  async approve(
     @Param('id') id: string,
     @Param('reference') reference: string,
-    @Param('decision') decision: string,
     @Req() request: AuthenticatedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ContactReply> {
-    const verdict = decision === 'approve.json' ? 'approve' : decision === 'reject.json' ? 'reject' : null;
-    if (verdict === null) throw new ProblemException(problem(404, 'not_found', 'no such route'));
-    const contactId = contactIdOf(`${id}.json`);
-    return this.idempotency.run(request, reply, updated, (record) =>
-      this.contacts.decideGrant(contactId, reference, verdict, metadataOf(request), record),
-    );
+    return this.decide(id, reference, 'approve', request, reply);
+  }
+
+  /** An administrator rejects a grant waiting for approval (DESIGN §6). The body is ignored. */
+  @Post('contacts/:id/access-roles/:reference/reject.json')
+  @HttpCode(200)
+  @RequireScopes('roles')
+  @ApiOperation({ summary: 'Reject a pending grant', description: 'Scope: `roles`. Records `RoleRevoked {reason:"rejected"}`. No body.' })
+  @contactId
+  @grantReference
+  @idempotencyKey
+  @ApiOkResponse({ type: ContactEnvelope, headers: etag })
+  @ApiProblems(404, 409)
+  async reject(
+    @Param('id') id: string,
+    @Param('reference') reference: string,
+    @Req() request: AuthenticatedRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ContactReply> {
+    return this.decide(id, reference, 'reject', request, reply);
+  }
+
+  private decide(id: string, reference: string, verdict: 'approve' | 'reject', request: AuthenticatedRequest, reply: FastifyReply): Promise<ContactReply> {
+    const contact = contactIdOf(id);
+    return this.idempotency.run(request, reply, updated, (record) => this.contacts.decideGrant(contact, reference, verdict, metadataOf(request), record));
   }
 }

@@ -4,10 +4,13 @@ import { InviteTokens } from '@app/auth';
 import type { TokenService } from '../auth/token.service.js';
 import { problem, ProblemException } from './problem.js';
 
-/** The routes a client pays for: the API and the token endpoint. /health and the like are free. */
+/**
+ * The routes a client pays for: the API (its docs too), the token endpoint and the queue dashboard
+ * (so its password cannot be guessed at speed). /health and /metrics are free.
+ */
 const isLimited = (request: FastifyRequest): boolean => {
   const route = request.routeOptions.url ?? '';
-  return route.startsWith('/api/') || route === '/oauth/token';
+  return route.startsWith('/api/') || route === '/oauth/token' || route.startsWith('/admin/');
 };
 
 const retryAfter = (ttlMs: number): number => Math.max(1, Math.ceil(ttlMs / 1000));

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
+import { ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiProduces, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ContactService, type InviteeView } from '@app/contact-service';
 import { ContactRejected, InviteUnusable } from '@app/contacts';
@@ -19,6 +20,17 @@ interface PasswordForm {
   confirmation: string;
 }
 
+/** The form the invite page posts; documents it only. */
+class PasswordFormSchema {
+  @ApiProperty({ type: String, format: 'password' }) password!: string;
+  @ApiProperty({ type: String, format: 'password' }) confirmation!: string;
+  @ApiProperty({ type: String, description: 'the CSRF token the page carries' }) _csrf!: string;
+}
+
+const html = (status: number, description: string): MethodDecorator & ClassDecorator =>
+  ApiResponse({ status, description, content: { 'text/html': { schema: { type: 'string' } } } });
+const inviteToken = ApiParam({ name: 'token', description: 'the token of the invite link', schema: { type: 'string' } });
+
 /** The two fields, each sent once as text; null for anything else (a repeated field, a missing one). */
 function readForm(body: unknown): PasswordForm | null {
   if (body === null || typeof body !== 'object') return null;
@@ -34,11 +46,18 @@ function readForm(body: unknown): PasswordForm | null {
  * here with a page; the refusals that happen before the handler (CSRF, rate limit, unreadable
  * body) become pages in `registerInvitePage`, which also sets the headers of every response.
  */
+@ApiTags('invites')
+@ApiProduces('text/html')
 @Controller('invites')
 export class InvitesController {
   constructor(@Inject(ContactService) private readonly contacts: ContactService) {}
 
   @Get(':token')
+  @ApiOperation({ summary: 'The invite page', description: 'No token needed: a person opens the link from the invite mail. Server-rendered HTML.' })
+  @inviteToken
+  @html(200, 'the person\'s name and email, and a form to set a password')
+  @html(404, 'an unknown or superseded link')
+  @html(410, 'an expired or used link')
   async show(@Param('token') token: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     try {
       const invitee = await this.invitee(token);
@@ -50,6 +69,18 @@ export class InvitesController {
 
   @Post(':token')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Set a password from the invite page', description: 'No token needed. A form with the CSRF token the page carries (and its cookie).' })
+  @inviteToken
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({ type: PasswordFormSchema })
+  @html(200, 'the password is set, the invite accepted')
+  @html(400, 'a malformed form')
+  @html(403, 'a missing or wrong CSRF token')
+  @html(404, 'an unknown or superseded link')
+  @html(410, 'an expired or used link')
+  @html(415, 'not a form')
+  @html(422, 'the form again, with the error')
+  @html(429, '10 attempts per invite in 15 minutes')
   @RouteConfig({ csrf: true, rateLimit: inviteAttempts })
   async accept(
     @Param('token') token: string,

@@ -1,0 +1,75 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import type { Scope } from '@app/auth';
+import { QUEUE_DASHBOARD_PATH } from '../admin/queue-dashboard.js';
+import { ProblemSchema } from './problem.schema.js';
+
+export const DOCS_PATH = '/api/docs';
+export const DOCS_JSON_PATH = '/api/docs-json';
+
+/** The browser consoles: pages with their own scripts, which get their own CSP (security-headers.ts). */
+export const isConsolePage = (url: string): boolean => /^\/api\/docs(?:[-/?#.]|$)/.test(url) || /^\/admin\/queues(?:[/?#]|$)/.test(url);
+
+const SCOPES: Record<Scope, string> = {
+  contacts: 'create, read and update contacts, send invites (includes contacts.readonly)',
+  'contacts.readonly': 'read and list contacts',
+  roles: 'add access roles to the catalogue, approve and reject pending grants (includes roles.readonly)',
+  'roles.readonly': 'read the access-role catalogue',
+  audit: "read a contact's history, the global event feed, and a contact as of a past moment",
+};
+
+const DESCRIPTION = `An event-sourced contacts service with the API of Evance's Contacts API.
+
+Every route under \`/api\` needs \`Authorization: Bearer <token>\`; \`POST /oauth/token\` issues tokens
+(OAuth2 client credentials). Each operation names the scope it needs. Every refusal is an RFC 9457
+problem document (\`application/problem+json\`) whose \`errors\` point into the request with a
+stable \`code\`. Every POST under \`/api\` accepts \`Idempotency-Key\`.`;
+
+/** Paths outside Nest's controllers: the queue dashboard is a Fastify plugin. */
+function withConsolePaths(document: OpenAPIObject): OpenAPIObject {
+  const problem = { 'application/problem+json': { schema: { $ref: `#/components/schemas/${ProblemSchema.name}` } } };
+  document.paths[QUEUE_DASHBOARD_PATH] = {
+    get: {
+      tags: ['operations'],
+      summary: 'Queue dashboard (bull-board)',
+      description: 'HTTP Basic with ADMIN_USER and ADMIN_PASSWORD; 404 while ADMIN_PASSWORD is unset. An HTML application.',
+      operationId: 'QueueDashboard',
+      security: [{ admin: [] }],
+      responses: {
+        '200': { description: 'the dashboard', content: { 'text/html': { schema: { type: 'string' } } } },
+        '401': { description: 'missing or wrong credentials', content: problem },
+        '404': { description: 'the dashboard is off (ADMIN_PASSWORD unset)', content: problem },
+      },
+    },
+  };
+  return document;
+}
+
+/**
+ * The OpenAPI document, built from the controllers' and DTOs' decorators, at /api/docs-json, and
+ * Swagger UI at /api/docs. Both are public, like the API's contract itself. The document is built
+ * on its first request, not at start.
+ */
+export function setupOpenApi(app: NestFastifyApplication, version: string): void {
+  const config = new DocumentBuilder()
+    .setTitle('Contacts API')
+    .setDescription(DESCRIPTION)
+    .setVersion(version)
+    .addOAuth2({ type: 'oauth2', flows: { clientCredentials: { tokenUrl: '/oauth/token', scopes: SCOPES } } }, 'oauth2')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a token from POST /oauth/token' }, 'bearer')
+    .addBasicAuth({ type: 'http', scheme: 'basic', description: 'ADMIN_USER and ADMIN_PASSWORD' }, 'admin')
+    .addTag('contacts')
+    .addTag('roles')
+    .addTag('audit')
+    .addTag('auth')
+    .addTag('invites', 'the page a person opens from the invite mail (HTML)')
+    .addTag('operations', 'health, metrics, the queue dashboard')
+    .build();
+  SwaggerModule.setup(DOCS_PATH, app, () => withConsolePaths(SwaggerModule.createDocument(app, config)), {
+    jsonDocumentUrl: DOCS_JSON_PATH,
+    raw: ['json'],
+    customSiteTitle: 'Contacts API',
+    // The UI's validator badge would load an image from swagger.io: the CSP allows this origin only.
+    swaggerOptions: { validatorUrl: null },
+  });
+}

@@ -1,0 +1,176 @@
+import { Logger } from '@nestjs/common';
+import type { JobType } from 'bullmq';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Database } from '@app/database';
+import type { ObservedQueues } from '../queues/observed-queues.js';
+
+/** Job states shown per queue: depths (waiting, active, delayed, …) and outcomes (completed, failed). */
+const JOB_STATES: JobType[] = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'];
+
+/** A scrape waits at most this for a queue store or the database, so Prometheus gets an answer. */
+const SCRAPE_TIMEOUT_MS = 2_000;
+
+/** Counting the events behind the dispatcher stops here: the number is a gauge, not an audit. */
+const LAG_COUNT_MAX = 100_000;
+
+/**
+ * The dispatcher's place in the log against the log's head. The events past the checkpoint are
+ * read in commit order on the (transaction_id, position) index, so counting them costs what the
+ * lag is (bounded by LAG_COUNT_MAX), never the size of the log.
+ */
+const DISPATCHER_LAG = `
+  WITH checkpoint AS (
+    SELECT transaction_id, position, updated_at FROM log_checkpoints WHERE consumer = 'dispatcher'
+    UNION ALL
+    SELECT '0'::xid8, 0, NULL WHERE NOT EXISTS (SELECT 1 FROM log_checkpoints WHERE consumer = 'dispatcher')
+  ), behind AS (
+    SELECT e.recorded_at FROM events e, checkpoint c
+    WHERE (e.transaction_id, e.position) > (c.transaction_id, c.position)
+    ORDER BY e.transaction_id, e.position
+    LIMIT ${LAG_COUNT_MAX}
+  )
+  SELECT (SELECT count(*) FROM behind)::int AS events,
+         (SELECT extract(epoch FROM now() - min(recorded_at)) FROM behind)::float8 AS oldest_seconds,
+         (SELECT extract(epoch FROM now() - updated_at) FROM checkpoint)::float8 AS checkpoint_seconds`;
+
+function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${SCRAPE_TIMEOUT_MS} ms`)), SCRAPE_TIMEOUT_MS);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** One run of `work` shared by every caller until it settles. */
+function once(work: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  return () =>
+    (running ??= work().finally(() => {
+      running = null;
+    }));
+}
+
+/**
+ * The API process's Prometheus metrics, in a registry of its own (tests run several APIs in one
+ * process): request latency by route pattern, events this process appended, the worker's queues
+ * and the dispatcher's lag (read from the stores at scrape time), and Node's process metrics.
+ */
+export class ApiMetrics {
+  readonly registry = new Registry();
+  private readonly logger = new Logger('Metrics');
+  private readonly requestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  private readonly eventsAppended: Counter<'type'>;
+
+  constructor(
+    private readonly database: Database,
+    private readonly queues: ObservedQueues,
+  ) {
+    collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    this.requestDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP requests by method, route pattern and status: time from request to response',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.eventsAppended = new Counter({
+      name: 'contacts_events_appended_total',
+      help: 'Events this API process appended to the log, by event type',
+      labelNames: ['type'],
+      registers,
+    });
+
+    // Gauges read at scrape time. prom-client collects every metric of a scrape at once, so the
+    // gauges of one source share one read of it.
+    const queuesOnce = once(() => this.collectQueues(jobs, queueUp));
+    const jobs = new Gauge({
+      name: 'contacts_queue_jobs',
+      help: 'Jobs per queue and state: waiting, active, delayed, … (depths) and completed, failed (outcomes, kept a day and a week)',
+      labelNames: ['queue', 'state'],
+      registers,
+      collect: queuesOnce,
+    });
+    const queueUp = new Gauge({
+      name: 'contacts_queue_up',
+      help: 'Whether the queue store answered this scrape for the queue (1) or not (0)',
+      labelNames: ['queue'],
+      registers,
+      collect: queuesOnce,
+    });
+
+    const lagOnce = once(() => this.collectLag(lag));
+    const lag = {
+      events: new Gauge({
+        name: 'contacts_dispatcher_lag_events',
+        help: `Committed events the worker's dispatcher has not passed yet (counted up to ${LAG_COUNT_MAX})`,
+        registers,
+        collect: lagOnce,
+      }),
+      seconds: new Gauge({
+        name: 'contacts_dispatcher_lag_seconds',
+        help: 'Age of the oldest event the dispatcher has not passed yet (0 when it has caught up)',
+        registers,
+        collect: lagOnce,
+      }),
+      checkpointAge: new Gauge({
+        name: 'contacts_dispatcher_checkpoint_age_seconds',
+        help: 'Seconds since the dispatcher last moved its checkpoint (grows while the log is idle too: read it with the lag)',
+        registers,
+        collect: lagOnce,
+      }),
+    };
+  }
+
+  private async collectQueues(jobs: Gauge<'queue' | 'state'>, queueUp: Gauge<'queue'>): Promise<void> {
+    jobs.reset();
+    await Promise.all(
+      this.queues.all().map(async (queue) => {
+        try {
+          const counts = await withTimeout(queue.getJobCounts(...JOB_STATES), `queue ${queue.name}`);
+          for (const state of JOB_STATES) jobs.set({ queue: queue.name, state }, counts[state] ?? 0);
+          queueUp.set({ queue: queue.name }, 1);
+          this.queues.recovered();
+        } catch (error) {
+          queueUp.set({ queue: queue.name }, 0);
+          this.logger.warn(`queue ${queue.name}: ${(error as Error).message}`);
+        }
+      }),
+    );
+  }
+
+  private async collectLag(lag: { events: Gauge; seconds: Gauge; checkpointAge: Gauge }): Promise<void> {
+    try {
+      const { rows } = await withTimeout(
+        this.database.query<{ events: number; oldest_seconds: number | null; checkpoint_seconds: number | null }>(DISPATCHER_LAG),
+        'dispatcher lag',
+      );
+      const row = rows[0];
+      lag.events.set(row?.events ?? 0);
+      lag.seconds.set(Math.max(0, row?.oldest_seconds ?? 0));
+      // No checkpoint row: the worker never ran on this database. NaN is Prometheus's "unknown".
+      lag.checkpointAge.set(row?.checkpoint_seconds == null ? Number.NaN : Math.max(0, row.checkpoint_seconds));
+    } catch (error) {
+      // Unknown, not zero: a database that does not answer must not read as "caught up".
+      for (const gauge of Object.values(lag)) gauge.set(Number.NaN);
+      this.logger.warn(`dispatcher lag: ${(error as Error).message}`);
+    }
+  }
+
+  /** Called once a response is sent; `route` is the route's pattern, never the URL. */
+  observeRequest(method: string, route: string, statusCode: number, seconds: number): void {
+    this.requestDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
+  }
+
+  appended(events: readonly { type: string }[]): void {
+    for (const event of events) this.eventsAppended.inc({ type: event.type });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
