@@ -39,6 +39,7 @@ describe('npm run cli', () => {
     [['clients:create', '--bogus'], /Unknown option '--bogus'/],
     [['nonsense'], /unknown command "nonsense"/],
     [['replay', '--force'], /Unknown option '--force'/],
+    [['verify', '--dry-run'], /--verify and --dry-run are options of replay/],
   ])('refuses %j with a usage error', async (argv, message) => {
     await expect(sut(...argv)).rejects.toThrow(UsageError);
     await expect(sut(...argv)).rejects.toThrow(message);

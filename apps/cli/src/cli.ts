@@ -81,6 +81,9 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, 
     return;
   }
   if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (command !== 'replay' && (values.verify !== undefined || values['dry-run'] !== undefined)) {
+    throw new UsageError('--verify and --dry-run are options of replay');
+  }
   const config = loadConfig(env);
   switch (command) {
     case 'migrate': {
