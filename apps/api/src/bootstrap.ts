@@ -73,6 +73,19 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
     void reply.headers(isConsolePage(request.url) ? consoleSecurity : security).header('x-request-id', request.id);
     done();
   });
+  // Graceful shutdown (SIGTERM: enableShutdownHooks): Fastify stops listening and closes idle
+  // keep-alive connections, then waits for the others. A request still running then would leave
+  // its connection open for keep-alive's 72 s once answered; its response says Connection: close
+  // instead, so the server is drained when the last request is.
+  let draining = false;
+  fastify.addHook('preClose', (done) => {
+    draining = true;
+    done();
+  });
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (draining && !reply.raw.headersSent) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   // Latency by route pattern (`/api/contacts/:id.json`), never by URL: ids would make a series each.
   const metrics = app.get(ApiMetrics);
   fastify.addHook('onResponse', (request, reply, done) => {
