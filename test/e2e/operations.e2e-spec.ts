@@ -368,3 +368,42 @@ describe('queue dashboard at /admin/queues', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://localhost/x', ADMIN_PASSWORD: 'short' })).toThrow('ADMIN_PASSWORD must be at least 12 characters');
   });
 });
+
+describe('token endpoint with HTTP Basic client authentication (as Swagger UI "Authorize" sends it)', () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await createTestApi({ label: 'oauth-basic' });
+  });
+  afterAll(() => api.close());
+
+  const tokenRequest = (headers: Record<string, string>, payload: string): Promise<Response> =>
+    api.http.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, payload });
+
+  it('issues a token to a client authenticated with Basic, its parts form-urlencoded', async () => {
+    const client = await api.client(['contacts']);
+
+    const sut = await tokenRequest(basic(encodeURIComponent(client.client_id), encodeURIComponent(client.client_secret)), 'grant_type=client_credentials&scope=contacts.readonly');
+
+    expect(sut.statusCode).toBe(200);
+    expect(sut.json()).toMatchObject({ token_type: 'Bearer', scope: 'contacts.readonly' });
+    expect((await get(api, sut.json<{ access_token: string }>().access_token, '/api/contacts.json')).statusCode).toBe(200);
+  });
+
+  it('refuses a wrong Basic secret (401 invalid_client) and credentials sent both ways (400 invalid_request)', async () => {
+    const client = await api.client(['contacts']);
+
+    const wrong = await tokenRequest(basic(client.client_id, `${client.client_secret}x`), 'grant_type=client_credentials');
+    const both = await tokenRequest(
+      basic(client.client_id, client.client_secret),
+      `grant_type=client_credentials&client_id=${client.client_id}&client_secret=${encodeURIComponent(client.client_secret)}`,
+    );
+    const malformed = await tokenRequest({ authorization: 'Basic bm9jb2xvbg==' }, 'grant_type=client_credentials');
+
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json()).toMatchObject({ error: 'invalid_client' });
+    expect(both.statusCode).toBe(400);
+    expect(both.json()).toMatchObject({ error: 'invalid_request' });
+    expect(malformed.statusCode).toBe(401);
+  });
+});

@@ -1,4 +1,4 @@
-import { Body, Controller, Header, HttpCode, Inject, Post } from '@nestjs/common';
+import { Body, Controller, Header, Headers, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { ClientStore, isScope, type Scope } from '@app/auth';
 import { ApiProblems } from '../docs/problem.schema.js';
@@ -28,6 +28,25 @@ function oauthError(status: number, error: string, detail: string): ProblemExcep
   return new ProblemException(problem(status, error, detail, [], { error, error_description: detail }), headers);
 }
 
+/**
+ * Client credentials sent as HTTP Basic (RFC 6749 §2.3.1: each part form-urlencoded first), as
+ * OAuth client libraries and Swagger UI's "Authorize" do by default. undefined: no Basic header;
+ * null: a Basic header that does not decode to `id:secret`.
+ */
+function basicCredentials(header: string | undefined): { id: string; secret: string } | null | undefined {
+  const match = typeof header === 'string' ? /^Basic\s+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(header) : null;
+  if (!match?.[1]) return typeof header === 'string' && /^Basic\b/i.test(header) ? null : undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return null;
+  try {
+    const decode = (part: string): string => decodeURIComponent(part.replace(/\+/g, ' '));
+    return { id: decode(decoded.slice(0, colon)), secret: decode(decoded.slice(colon + 1)) };
+  } catch {
+    return null;
+  }
+}
+
 /** The OAuth2 client credentials grant (RFC 6749 §4.4), form-encoded or JSON. */
 @ApiTags('auth')
 @Controller('oauth')
@@ -41,22 +60,34 @@ export class OAuthController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'OAuth2 client credentials grant',
-    description: 'No token needed. Form-encoded or JSON (RFC 6749 §4.4). Refusals carry RFC 6749 `error` and `error_description` too.',
+    description:
+      'No token needed. Form-encoded or JSON (RFC 6749 §4.4); the client authenticates with `client_id` and `client_secret` in the body or with HTTP Basic (§2.3.1), not both. Refusals carry RFC 6749 `error` and `error_description` too.',
   })
   @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
   @ApiBody({ type: TokenRequest })
   @ApiOkResponse({ type: TokenResponse })
   @ApiProblems(400, 401, 429)
   @Header('cache-control', 'no-store')
-  async token(@Body() body: TokenRequest | undefined): Promise<Record<string, unknown>> {
+  async token(@Body() body: TokenRequest | undefined, @Headers('authorization') authorization: string | undefined): Promise<Record<string, unknown>> {
     const request = body ?? {};
     if (request.grant_type !== 'client_credentials') {
       throw oauthError(400, 'unsupported_grant_type', 'grant_type must be client_credentials');
     }
-    if (typeof request.client_id !== 'string' || typeof request.client_secret !== 'string') {
+    const basic = basicCredentials(authorization);
+    if (basic === null) throw oauthError(401, 'invalid_client', 'the Basic credentials are malformed');
+    // One way to authenticate per request (RFC 6749 §2.3); a client_id in the body may accompany Basic.
+    if (basic && request.client_secret !== undefined) {
+      throw oauthError(400, 'invalid_request', 'send the client credentials either in the body or as HTTP Basic, not both');
+    }
+    const id = basic ? basic.id : request.client_id;
+    const secret = basic ? basic.secret : request.client_secret;
+    if (typeof id !== 'string' || typeof secret !== 'string') {
       throw oauthError(400, 'invalid_request', 'client_id and client_secret are required');
     }
-    const client = await this.clients.authenticate(request.client_id, request.client_secret);
+    if (basic && request.client_id !== undefined && request.client_id !== basic.id) {
+      throw oauthError(400, 'invalid_request', 'client_id differs from the Basic credentials');
+    }
+    const client = await this.clients.authenticate(id, secret);
     if (!client) throw oauthError(401, 'invalid_client', 'unknown client or wrong secret');
 
     let scopes: Scope[] = client.scopes;
