@@ -25,7 +25,6 @@ import { ProblemFilter } from './http/problem.filter.js';
 import { loggerOptions } from './http/logging.js';
 import { ServerSecret } from './http/server-secret.js';
 import { ApiMetrics } from './metrics/api.metrics.js';
-import { CountedEventStore } from './metrics/counted-event-store.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { ObservedQueues } from './queues/observed-queues.js';
 import { RolesController } from './roles/roles.controller.js';
@@ -60,19 +59,20 @@ export class ApiModule {
         { provide: ObservedQueues, useFactory: () => new ObservedQueues(queueBackendOf(config)) },
         { provide: QueueBackendProbe, useFactory: (db: Database) => new QueueBackendProbe(queueBackendOf(config), db), inject: [Database] },
         { provide: ApiMetrics, useFactory: (db: Database, queues: ObservedQueues) => new ApiMetrics(db, queues), inject: [Database, ObservedQueues] },
-        {
-          provide: EventStore,
-          useFactory: (db: Database, metrics: ApiMetrics) => new CountedEventStore(db, (events) => metrics.appended(events)),
-          inject: [Database, ApiMetrics],
-        },
+        { provide: EventStore, useFactory: (db: Database) => new EventStore(db), inject: [Database] },
         { provide: RoleCatalogue, useFactory: (db: Database) => new RoleCatalogue(db), inject: [Database] },
         { provide: ClientStore, useFactory: (db: Database) => new ClientStore(db), inject: [Database] },
         { provide: ContactQueries, useFactory: (db: Database) => new ContactQueries(db), inject: [Database] },
         {
           provide: ContactService,
-          useFactory: (db: Database, store: EventStore, roles: RoleCatalogue, inviteTokens: InviteTokens) =>
-            new ContactService(db, store, roles, clock, { bcryptCost: config.BCRYPT_COST, inviteTtlMs: config.inviteTtlMs, inviteTokens }),
-          inject: [Database, EventStore, RoleCatalogue, InviteTokens],
+          useFactory: (db: Database, store: EventStore, roles: RoleCatalogue, inviteTokens: InviteTokens, metrics: ApiMetrics) =>
+            new ContactService(db, store, roles, clock, {
+              bcryptCost: config.BCRYPT_COST,
+              inviteTtlMs: config.inviteTtlMs,
+              inviteTokens,
+              onAppended: (events) => metrics.appended(events),
+            }),
+          inject: [Database, EventStore, RoleCatalogue, InviteTokens, ApiMetrics],
         },
         TokenService,
         Idempotency,

@@ -37,6 +37,8 @@ export interface ContactServiceOptions {
   bcryptCost: number;
   inviteTtlMs: number;
   inviteTokens: InviteTokens;
+  /** told of every command's events once they are committed (metrics) */
+  onAppended?: (events: readonly ContactEvent[]) => void;
 }
 
 /** What the invite page shows of the person a live invite is for. */
@@ -135,6 +137,7 @@ export class ContactService {
         return change.next;
       });
     }
+    this.options.onAppended?.(change.events);
     return change.view;
   }
 
@@ -264,7 +267,7 @@ export class ContactService {
     for (let attempt = 1; ; attempt++) {
       const now = this.clock.now();
       try {
-        return await this.db.transaction(async (tx) => {
+        const done = await this.db.transaction(async (tx) => {
           await hooks?.begin(tx);
           // One writer of a contact at a time: concurrent updates queue here instead of failing
           // on the expected version and retrying, and none of them is lost.
@@ -279,6 +282,8 @@ export class ContactService {
           await hooks?.complete(tx, change.view);
           return { view: change.view, events: change.events };
         });
+        this.options.onAppended?.(done.events);
+        return done;
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw error;
       }

@@ -76,7 +76,7 @@ export class ApiMetrics {
     });
     this.eventsAppended = new Counter({
       name: 'contacts_events_appended_total',
-      help: 'Events this API process appended to the log, by event type',
+      help: 'Events this API process appended to the log (counted once committed), by event type',
       labelNames: ['type'],
       registers,
     });
