@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { Database } from '@app/database';
 import { openQueue, type QueueBackend, type SendInviteJob } from '@app/queues';
@@ -14,6 +13,7 @@ import {
   issueToken,
   log,
   onCleanUp,
+  redisKeysCleanup,
   round,
   startApi,
   startWorker,
@@ -194,25 +194,6 @@ async function stagesOf(backend: QueueBackend, created: Created[], sink: MailSin
   }
 }
 
-/** Deletes the bench's BullMQ keys from Redis (the PostgreSQL backend's schema goes with the database). */
-function redisKeysCleanup(prefix: string): () => Promise<void> {
-  return onCleanUp(async () => {
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
-    try {
-      await redis.connect();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        if (keys.length > 0) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    } catch (error) {
-      log(`could not delete the Redis keys ${prefix}:*: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      redis.disconnect();
-    }
-  });
-}
 
 interface BackendFigures {
   backend: 'redis' | 'postgres';
@@ -245,7 +226,7 @@ async function measureBackend(kind: 'redis' | 'postgres'): Promise<BackendFigure
     const token = await issueToken(api, db.url, ['contacts']);
     // Underscores only: the PostgreSQL backend makes a schema of the prefix and refuses a '-' in it.
     const queuePrefix = `bench_invite_${process.pid}_${randomUUID().slice(0, 8)}`;
-    if (kind === 'redis') dropKeys = redisKeysCleanup(queuePrefix);
+    if (kind === 'redis') dropKeys = redisKeysCleanup(REDIS_URL, queuePrefix);
     worker = startWorker(db.url, { smtpUrl: sink.url, publicUrl: api.baseUrl, redisUrl: kind === 'redis' ? REDIS_URL : undefined, queuePrefix });
     const backend: QueueBackend = kind === 'redis' ? { kind, url: REDIS_URL, prefix: queuePrefix } : { kind, url: db.url, prefix: queuePrefix };
     const run = randomUUID().slice(0, 8);
