@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
+import type { INestApplicationContext } from '@nestjs/common';
+import { pino } from 'pino';
 import { ClientStore, isScope, SCOPES } from '@app/auth';
 import type { ApprovalMethod } from '@app/contacts';
-import { loadConfig, type AppConfig } from '@app/config';
-import { Database, migrate } from '@app/database';
+import { loadSettings, type AppSettings } from '@app/config';
+import { Database, locateDatabase, migrate, withoutCredentials } from '@app/database';
 import { verifyChains, type ChainReport } from '@app/event-store';
 import { rebuildReadTables, type ReadRowDifference, type RebuildProgress, type RebuildReport } from '@app/projections';
 import { RoleCatalogue, roleProblems } from '@app/roles';
-import { createApi } from '../../api/src/bootstrap.js';
-import { createWorker } from '../../worker/src/bootstrap.js';
 import { ProgressBar, ProgressLines, type Progress } from './progress.js';
 
 export const USAGE = `usage: npm run cli -- <command>
@@ -15,14 +15,17 @@ export const USAGE = `usage: npm run cli -- <command>
   clients:create --name N --scopes a,b      register an OAuth2 client; prints {"client_id","client_secret","scopes"}
   roles:create --reference R --title T --approval none|email|admin
                                             add an access role to the catalogue
-  start                                     migrate, then run the API and the worker in this process
+  start                                     migrate, then run the API and the worker in this process (without
+                                            DATABASE_URL, on an embedded Postgres under DATA_DIR, stopped with it)
   replay [--verify] [--dry-run]             rebuild the read tables from the event log (no jobs, no mail) and swap
                                             them in while the API serves; --verify reports every row the rebuilt
                                             tables differ from the live ones in (exit 1 if any); --dry-run leaves
                                             the live tables as they are
   verify                                    recompute every stream's hash chain and version sequence; exit 1
                                             naming the position and stream of the first broken link
-scopes: ${SCOPES.join(', ')}`;
+scopes: ${SCOPES.join(', ')}
+Without DATABASE_URL, a command uses the embedded Postgres under DATA_DIR: the running server's, or one
+started for the command (and migrated) and stopped after it.`;
 
 export class UsageError extends Error {}
 
@@ -34,13 +37,41 @@ const COMMANDS = ['migrate', 'clients:create', 'roles:create', 'start', 'replay'
 /** Differences and broken links listed one a line before the command fails; the rest are counted. */
 const LISTED = 50;
 
-async function withDatabase<T>(config: AppConfig, work: (db: Database) => Promise<T>): Promise<T> {
-  const db = new Database({ url: config.DATABASE_URL, applicationName: 'contacts-cli', max: 2 });
-  try {
-    return await work(db);
-  } finally {
-    await db.close();
+/**
+ * Runs `work` on the command's database: DATABASE_URL, or the embedded Postgres of DATA_DIR (the
+ * running server's, or one started for this command, migrated, and stopped after it, also on
+ * Ctrl-C). Notices about the embedded instance go to `notice` (stderr), never to the output.
+ */
+async function onDatabase<T>(settings: AppSettings, notice: Print, work: (url: string) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
+  const location = await locateDatabase(settings, 'command', notice);
+  const embedded = location.embedded;
+  const interrupted = (signal: NodeJS.Signals): void => {
+    notice(`${signal}: stopping the embedded Postgres this command started`);
+    void location.release().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  if (embedded?.owned) {
+    notice(`database: ${location.description} (started for this command)`);
+    process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   }
+  try {
+    // Nobody else migrates an embedded database a command started: a command may be the first thing run on a fresh DATA_DIR.
+    if (embedded !== null && options.migrate !== false) await migrate(location.url);
+    return await work(location.url);
+  } finally {
+    process.removeListener('SIGINT', interrupted).removeListener('SIGTERM', interrupted);
+    await location.release();
+  }
+}
+
+async function withDatabase<T>(settings: AppSettings, notice: Print, work: (db: Database) => Promise<T>): Promise<T> {
+  return onDatabase(settings, notice, async (url) => {
+    const db = new Database({ url, applicationName: 'contacts-cli', max: 2 });
+    try {
+      return await work(db);
+    } finally {
+      await db.close();
+    }
+  });
 }
 
 function parseOptions(args: string[]): { values: Record<string, string | boolean | undefined> } {
@@ -69,9 +100,16 @@ export type Print = (line: string) => void;
 /**
  * Runs one operator command; throws UsageError, ConfigError, RoleExists or CheckFailed for the
  * caller to report. Long commands draw a progress bar on `terminal` when given (a TTY), and print
- * a progress line every second otherwise.
+ * a progress line every second otherwise. `notice` gets what is said about the embedded Postgres
+ * (stderr: stdout stays the command's output, e.g. the JSON line of clients:create).
  */
-export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, print: Print = console.log, terminal?: NodeJS.WritableStream): Promise<void> {
+export async function run(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  print: Print = console.log,
+  terminal?: NodeJS.WritableStream,
+  notice: Print = console.error,
+): Promise<void> {
   const [command, ...rest] = argv;
   const { values } = parseOptions(rest);
   const text = (name: string): string | undefined => (typeof values[name] === 'string' ? values[name] : undefined);
@@ -84,10 +122,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, 
   if (command !== 'replay' && (values.verify !== undefined || values['dry-run'] !== undefined)) {
     throw new UsageError('--verify and --dry-run are options of replay');
   }
-  const config = loadConfig(env);
+  const settings = loadSettings(env);
   switch (command) {
     case 'migrate': {
-      const applied = await migrate(config.DATABASE_URL);
+      const applied = await onDatabase(settings, notice, (url) => migrate(url), { migrate: false });
       print(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'schema is up to date');
       return;
     }
@@ -97,7 +135,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, 
       if (!name || scopes.length === 0) throw new UsageError('clients:create needs --name and --scopes');
       const unknown = scopes.filter((s) => !isScope(s));
       if (unknown.length > 0) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
-      const client = await withDatabase(config, (db) => new ClientStore(db).create(name, scopes.filter(isScope)));
+      const client = await withDatabase(settings, notice, (db) => new ClientStore(db).create(name, scopes.filter(isScope)));
       print(JSON.stringify(client));
       return;
     }
@@ -108,23 +146,19 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, 
       const wanted = { reference, title, approvalMethod: (text('approval') ?? 'none') as ApprovalMethod };
       const problems = roleProblems(wanted);
       if (problems.length > 0) throw new UsageError(problems.join('; '));
-      const role = await withDatabase(config, (db) => new RoleCatalogue(db).create(wanted));
+      const role = await withDatabase(settings, notice, (db) => new RoleCatalogue(db).create(wanted));
       print(JSON.stringify(role));
       return;
     }
-    case 'start': {
-      await migrate(config.DATABASE_URL);
-      const api = await createApi(config);
-      await createWorker(config);
-      await api.listen({ port: config.PORT, host: config.HOST });
+    case 'start':
+      await start(settings);
       return;
-    }
     case 'replay': {
       const compare = values.verify === true;
       const dryRun = values['dry-run'] === true;
       const bar = progress('replay', 'events');
       const startedAt = performance.now();
-      const report = await withDatabase(config, (db) =>
+      const report = await withDatabase(settings, notice, (db) =>
         rebuildReadTables(db, { compare, dryRun, onProgress: (p) => showRebuild(p, bar, print) }),
       ).finally(() => bar.stop());
       print(rebuildSummary(report, (performance.now() - startedAt) / 1000));
@@ -142,13 +176,69 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, 
     }
     case 'verify': {
       const bar = progress('verify', 'events');
-      const report = await withDatabase(config, (db) => verifyChains(db, { onProgress: (done, total) => bar.update(done, total) })).finally(() => bar.stop());
+      const report = await withDatabase(settings, notice, (db) => verifyChains(db, { onProgress: (done, total) => bar.update(done, total) })).finally(() => bar.stop());
       reportChains(report, print);
       return;
     }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** The signals Nest closes the applications on (enableShutdownHooks) that a terminal or a supervisor sends. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'];
+
+/**
+ * `npm start`: the database (DATABASE_URL, or the embedded Postgres of DATA_DIR, which this process
+ * then owns), migrations, then the API and the worker. On a stop signal the applications close
+ * (their own shutdown hooks: stop accepting, finish requests and jobs, close pools), then the
+ * embedded Postgres stops, then the process exits 0.
+ */
+async function start(settings: AppSettings): Promise<void> {
+  const logger = pino({ level: settings.LOG_LEVEL }).child({ context: 'Start' });
+  const location = await locateDatabase(settings, 'server', (line) => logger.info(line));
+  const apps: INestApplicationContext[] = [];
+  let stopping = false;
+  const stop = (): void => {
+    // Nest's handlers got the same signal and are closing the applications; close() waits for
+    // that same shutdown. Nest re-raises the signal when it is done: it finds this listener.
+    if (stopping) return;
+    stopping = true;
+    void Promise.allSettled(apps.map((app) => app.close()))
+      .then(() => location.release())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error(`stopping the embedded Postgres: ${error instanceof Error ? error.message : String(error)}`);
+          process.exit(1);
+        },
+      );
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, stop);
+  try {
+    // Loaded here, not at the top: the other commands have no use for Nest and the applications.
+    const [{ createApi }, { createWorker }] = await Promise.all([import('../../api/src/bootstrap.js'), import('../../worker/src/bootstrap.js')]);
+    const config = settings.withDatabaseUrl(location.url);
+    logger.info(`database: ${location.description}; queues: ${queuesOf(config)}; mail: ${mailOf(config)}`);
+    await migrate(config.DATABASE_URL);
+    const api = await createApi(config);
+    apps.push(api);
+    apps.push(await createWorker(config));
+    await api.listen({ port: config.PORT, host: config.HOST });
+  } catch (error) {
+    for (const signal of STOP_SIGNALS) process.removeListener(signal, stop);
+    await Promise.allSettled(apps.map((app) => app.close()));
+    await location.release();
+    throw error;
+  }
+}
+
+function queuesOf(settings: AppSettings): string {
+  return settings.REDIS_URL ? `Redis ${withoutCredentials(settings.REDIS_URL)} (REDIS_URL)` : "BullMQ's PostgreSQL backend in the same database (no REDIS_URL)";
+}
+
+function mailOf(settings: AppSettings): string {
+  return settings.SMTP_URL ? `SMTP ${withoutCredentials(settings.SMTP_URL)} (SMTP_URL)` : `the outbox folder ${settings.mailOutboxDir} (no SMTP_URL)`;
 }
 
 function showRebuild(progress: RebuildProgress, bar: Progress, print: Print): void {

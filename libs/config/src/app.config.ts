@@ -14,11 +14,15 @@ export function parseDuration(value: string): number {
   return Number(m[1]) * unit;
 }
 
-/** The service's whole configuration (DESIGN §4), read once from the environment at boot. */
-export class AppConfig {
-  @IsString()
+/**
+ * The service's whole configuration (DESIGN §4) as the environment gives it, read once at boot.
+ * DATABASE_URL may be unset: `npm start` and the CLI then run an embedded Postgres under DATA_DIR
+ * and go on with `withDatabaseUrl(its URL)`.
+ */
+export class AppSettings {
+  @IsOptional()
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
-  DATABASE_URL!: string;
+  DATABASE_URL?: string;
 
   @IsOptional()
   @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
@@ -106,6 +110,16 @@ export class AppConfig {
   get jobLockDurationMs(): number {
     return parseDuration(this.JOB_LOCK_DURATION);
   }
+
+  /** These settings with the database the process connects to (DATABASE_URL, or the embedded Postgres). */
+  withDatabaseUrl(url: string): AppConfig {
+    return Object.assign(new AppConfig(), this, { DATABASE_URL: url });
+  }
+}
+
+/** The configuration a process runs with: its database known. */
+export class AppConfig extends AppSettings {
+  declare DATABASE_URL: string;
 }
 
 export class ConfigError extends Error {
@@ -118,15 +132,32 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads and validates the environment; the first bad variable is named in the error. */
+/**
+ * Reads and validates the environment of a process that needs DATABASE_URL; the first bad (or
+ * missing) variable is named in the error.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'SMTP_URL', 'MAIL_OUTBOX_DIR', 'TOKEN_SECRET', 'ADMIN_PASSWORD']);
+  const config = readEnvironment(AppConfig, env);
+  if (config.DATABASE_URL === undefined) throw new ConfigError('DATABASE_URL', 'is required');
+  return config;
+}
+
+/**
+ * Reads and validates the environment, DATABASE_URL optional (unset: an embedded Postgres, which
+ * `npm start` and the CLI run); the first bad variable is named in the error.
+ */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
+  return readEnvironment(AppSettings, env);
+}
+
+function readEnvironment<T extends AppSettings>(type: new () => T, env: NodeJS.ProcessEnv): T {
+  const known = Object.keys(new AppSettings()).concat(['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'SMTP_URL', 'MAIL_OUTBOX_DIR', 'TOKEN_SECRET', 'ADMIN_PASSWORD']);
   const given: Record<string, string> = {};
   for (const key of new Set(known)) {
     const value = env[key];
     if (value !== undefined && value !== '') given[key] = value;
   }
-  const config = plainToInstance(AppConfig, given);
+  const config = plainToInstance(type, given);
   const [first] = validateSync(config, { forbidUnknownValues: false });
   if (first) {
     const message = Object.values(first.constraints ?? {})[0] ?? 'is invalid';
