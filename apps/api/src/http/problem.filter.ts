@@ -26,6 +26,15 @@ const HTTP_STATUSES: Record<number, [string, string]> = {
   415: ['unsupported_media_type', 'send the body as application/json'],
 };
 
+/**
+ * Postgres out of connections or resources (class 53), shutting down or starting (57P01–57P03),
+ * a broken connection (class 08), or no route to it: the request was fine, the service is not. A
+ * 503 with Retry-After, never a 500.
+ */
+function isUnavailable(code: string): boolean {
+  return /^(53\d{3}|57P0[1-3]|08\d{3})$/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code);
+}
+
 /** Turns whatever a request threw into a problem document; only the unforeseen is a 500, and it is logged. */
 export function toProblem(error: unknown): { problem: Problem; headers: Record<string, string> } {
   if (error instanceof ProblemException) return { problem: error.problem, headers: error.headers };
@@ -55,6 +64,9 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
     };
   }
   const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && isUnavailable(code)) {
+    return { problem: problem(503, 'unavailable', 'the database is busy or unreachable; retry shortly'), headers: { 'retry-after': '1' } };
+  }
   if (typeof code === 'string' && code in FASTIFY_ERRORS) {
     const [status, slug, detail] = FASTIFY_ERRORS[code]!;
     return { problem: problem(status, slug, detail), headers: {} };

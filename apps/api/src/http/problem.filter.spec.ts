@@ -1,0 +1,20 @@
+import { toProblem } from './problem.filter.js';
+
+describe(toProblem.name, () => {
+  it.each([
+    ['53300', 'too many connections'],
+    ['57P01', 'the server is shutting down'],
+    ['08006', 'the connection broke'],
+    ['ECONNREFUSED', 'Postgres is not listening'],
+  ])('answers a database that cannot serve (%s: %s) with 503 and Retry-After, not 500', (code, message) => {
+    const sut = toProblem(Object.assign(new Error(message), { code }));
+
+    expect(sut.problem.status).toBe(503);
+    expect(sut.headers['retry-after']).toBe('1');
+    expect(JSON.stringify(sut.problem)).not.toContain(message);
+  });
+
+  it('still answers an error it does not know with 500', () => {
+    expect(toProblem(Object.assign(new Error('boom'), { code: '42P01' })).problem.status).toBe(500);
+  });
+});
