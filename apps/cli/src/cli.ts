@@ -207,7 +207,10 @@ async function start(settings: AppSettings): Promise<void> {
     void Promise.allSettled(apps.map((app) => app.close()))
       .then(() => location.release())
       .then(
-        () => process.exit(0),
+        () => {
+          if (location.embedded?.owned) logger.info(`stopped the ${location.description}`);
+          process.exit(0);
+        },
         (error: unknown) => {
           logger.error(`stopping the embedded Postgres: ${error instanceof Error ? error.message : String(error)}`);
           process.exit(1);
