@@ -14,6 +14,8 @@ import { simpleParser } from 'mailparser';
  * first two for the other tests), a DATA_DIR of their own and a free port.
  */
 const CLI_MAIN = fileURLToPath(new URL('../../dist/apps/cli/src/main.js', import.meta.url));
+const API_MAIN = fileURLToPath(new URL('../../dist/apps/api/src/main.js', import.meta.url));
+const WORKER_MAIN = fileURLToPath(new URL('../../dist/apps/worker/src/main.js', import.meta.url));
 const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 60_000;
 
@@ -78,8 +80,12 @@ async function stopServer(server: Server, signal: NodeJS.Signals = 'SIGTERM'): P
 
 /** `npm run cli -- <args>` against DATA_DIR; resolves with its exit code and output. */
 function cli(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return node(CLI_MAIN, dataDir, ...args);
+}
+
+function node(main: string, dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI_MAIN, ...args], { env: freshEnv(dataDir) }, (error, stdout, stderr) => {
+    execFile(process.execPath, [main, ...args], { env: freshEnv(dataDir) }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -261,4 +267,22 @@ describe('CLI commands on a fresh DATA_DIR with no server running', () => {
     expect(made.stderr).toMatch(/^database: embedded Postgres 18 on 127\.0\.0\.1:\d+, data in .+ \(started for this command\)\n$/);
     expect(postgresProcessesOn(join(dataDir, 'postgres'))).toEqual([]);
   }, 60_000);
+});
+
+describe('the API or the worker on its own, with nothing configured', () => {
+  it.each([
+    ['the API', API_MAIN, 'the API on its own (npm run start:api)'],
+    ['the worker', WORKER_MAIN, 'the worker on its own (npm run start:worker)'],
+  ])("%s refuses in one line naming DATABASE_URL: the embedded Postgres is npm start's", async (_name, main, what) => {
+    const dataDir = join(tmpdir(), 'contacts-never-made');
+
+    const run = await node(main, dataDir);
+
+    expect(run).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `configuration: DATABASE_URL is required to run ${what}; without it, npm start runs the API and the worker together on an embedded Postgres under DATA_DIR\n`,
+    });
+    expect(existsSync(dataDir)).toBe(false);
+  });
 });

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError } from '@app/config';
-import { EmbeddedPostgresBusy } from '@app/database';
+import { EmbeddedPostgresError } from '@app/database';
 import { RebuildRefused } from '@app/projections';
 import { RoleExists } from '@app/roles';
 import { CheckFailed, run, USAGE, UsageError } from './cli.js';
@@ -9,7 +9,7 @@ import { CheckFailed, run, USAGE, UsageError } from './cli.js';
 run(process.argv.slice(2), process.env, console.log, process.stderr.isTTY ? process.stderr : undefined).catch((error: unknown) => {
   if (error instanceof ConfigError) console.error(`configuration: ${error.message}`);
   else if (error instanceof UsageError) console.error(`${error.message}\n\n${USAGE}`);
-  else if (error instanceof RoleExists || error instanceof CheckFailed || error instanceof RebuildRefused || error instanceof EmbeddedPostgresBusy) console.error(error.message);
+  else if (error instanceof RoleExists || error instanceof CheckFailed || error instanceof RebuildRefused || error instanceof EmbeddedPostgresError) console.error(error.message);
   else console.error(error);
   process.exit(1);
 });

