@@ -214,9 +214,15 @@ async function startOwned(paths: Paths, me: Owner, options: EmbeddedPostgresOpti
     });
   }
   const port = await startServer(paths, credentials, runAs);
-  if (fresh) await createDatabase(credentials, port, options.database);
-  await writeJson(paths.credentials, { ...credentials, port } satisfies Credentials);
-  await replaceLock(paths.lock, { ...me, state: 'ready', port });
+  try {
+    if (fresh) await createDatabase(credentials, port, options.database);
+    await writeJson(paths.credentials, { ...credentials, port } satisfies Credentials);
+    await replaceLock(paths.lock, { ...me, state: 'ready', port });
+  } catch (error) {
+    // The caller releases the lock: the server must not outlive it.
+    await pgCtl(['stop', '-D', paths.clusterAbsolute, '-m', 'fast', '-w', '-t', '60', '-s'], runAs).catch(() => undefined);
+    throw error;
+  }
   const version = await versionOf(paths);
   let stopped: Promise<void> | null = null;
   return {
