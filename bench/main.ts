@@ -1,5 +1,5 @@
 /**
- * Load benchmarks: `npm run bench -- create | read | users | update | invite | expiry | start`.
+ * Load benchmarks: `npm run bench -- create | read | users | update | invite | expiry | start | replay`.
  * Each makes its own database on DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432),
  * starts what it measures as child processes on 127.0.0.1, prints a table and, last, one JSON line
  * of the figures; it drops the database and stops the children however it ends.
@@ -9,6 +9,7 @@ import { createBench } from './create.js';
 import { expiryBench } from './expiry.js';
 import { inviteBench } from './invite.js';
 import { readBench } from './read.js';
+import { replayBench } from './replay.js';
 import { startBench } from './start.js';
 import { cleanUpAll, log } from './support.js';
 import { updateBench } from './update.js';
@@ -22,6 +23,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   invite: inviteBench,
   expiry: expiryBench,
   start: startBench,
+  replay: replayBench,
 };
 
 const USAGE = `usage: npm run bench -- <${Object.keys(BENCHES).join('|')}>`;
