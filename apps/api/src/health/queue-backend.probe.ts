@@ -37,7 +37,8 @@ export class QueueBackendProbe implements OnApplicationShutdown {
       // probe's own timeout is shorter still).
       maxRetriesPerRequest: 1,
       retryStrategy: (attempt) => Math.min(attempt * 500, 5_000),
-      connectionName: 'contacts-api-health',
+      // Named after the deployment's queues, so an operator (or a test) can tell whose it is.
+      connectionName: `${this.backend.prefix}:api-health`,
       // A ping connection has nothing to flush: shutting down never waits ioredis's default 2 s.
       disconnectTimeout: 100,
     });
