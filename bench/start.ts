@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { cleanUpAll, freePort, HOST, log, onCleanUp, redisKeysCleanup, round, SERVER_URL, table, waitForQuiet } from './support.js';
+import { cleanUpAll, freePort, HOST, log, onCleanUp, redisKeysCleanup, reserveBenchDatabase, round, table, waitForQuiet } from './support.js';
 
 /**
  * `npm run bench -- start` (issue 7): from spawning the service to its first `GET /health` 200,
@@ -137,23 +136,10 @@ async function embedded(how: How, data: 'fresh' | 'existing'): Promise<Scenario>
 
 /** DATABASE_URL to a database of the bench's own on the local server (made by the first start's migrate), REDIS_URL. */
 async function services(how: How): Promise<Scenario[]> {
-  const name = `bench_start_${process.pid}_${Date.now().toString(36)}`;
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${name}`;
+  const { url } = reserveBenchDatabase('start');
   const prefix = `bench-start-${process.pid}`;
   redisKeysCleanup(REDIS_URL, prefix);
-  onCleanUp(async () => {
-    const admin = new URL(SERVER_URL);
-    admin.pathname = '/postgres';
-    const client = new pg.Client({ connectionString: admin.toString() });
-    await client.connect();
-    try {
-      await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-    } finally {
-      await client.end();
-    }
-  });
-  const env = { DATABASE_URL: url.toString(), REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: await aDataDir() };
+  const env = { DATABASE_URL: url, REDIS_URL, QUEUE_PREFIX: prefix, DATA_DIR: await aDataDir() };
   const first = await startOnce(how, env, null);
   log(`${how}, services, new database: healthy after ${first.healthyMs} ms`);
   const runs: Run[] = [];

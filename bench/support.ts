@@ -74,19 +74,25 @@ async function onServer<T>(work: (client: pg.Client) => Promise<T>, url = SERVER
 }
 
 /** A new database, migrated with the service's own migrations; `drop()` removes it. */
-export async function createBenchDatabase(label: string): Promise<BenchDatabase> {
+/** A database name of this bench's own, dropped however the bench ends; nothing is created yet. */
+export function reserveBenchDatabase(label: string): BenchDatabase {
   const name = `bench_${label}_${process.pid}_${Date.now().toString(36)}`;
   const url = withDatabaseName(SERVER_URL, name);
   const drop = registered(async () => {
     await onServer((c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`));
   });
+  return { name, url, drop };
+}
+
+export async function createBenchDatabase(label: string): Promise<BenchDatabase> {
+  const database = reserveBenchDatabase(label);
   try {
-    await migrate(url);
+    await migrate(database.url);
   } catch (error) {
-    await drop().catch(() => undefined);
+    await database.drop().catch(() => undefined);
     throw error;
   }
-  return { name, url, drop };
+  return database;
 }
 
 /**

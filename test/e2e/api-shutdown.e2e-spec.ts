@@ -1,27 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { ClientStore } from '@app/auth';
 import { aUserPayload, get } from '../support/contact-requests.js';
 import { createTestDatabase, REDIS_URL, testQueuePrefix, type TestDatabase } from '../support/test-database.js';
 import { createTestApi } from '../support/test-api.js';
+import { freePort } from '../support/dist-processes.js';
 
 /** The built API (npm test builds first): a real process, so the test can send it SIGTERM. */
 const API_MAIN = fileURLToPath(new URL('../../dist/apps/api/src/main.js', import.meta.url));
 const HOST = '127.0.0.1';
 const ADMIN_PASSWORD = 'a-dashboard-password';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

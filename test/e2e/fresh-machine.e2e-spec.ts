@@ -1,12 +1,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { simpleParser } from 'mailparser';
+import { freePort } from '../support/dist-processes.js';
 
 /**
  * DESIGN §4 "Embedded defaults": the built service (npm test builds first) on a machine where
@@ -22,16 +22,6 @@ const START_TIMEOUT_MS = 60_000;
 /** Every server a test started, so none outlives the file whatever fails. */
 const servers: ChildProcess[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Nothing configured but where the data goes: no DATABASE_URL, REDIS_URL or SMTP_URL. */
 function freshEnv(dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {

@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { INestApplicationContext } from '@nestjs/common';
 import { chromium, type Browser } from 'playwright-core';
 import { FixedClock } from '@app/config';
 import { createWorker } from '../../apps/worker/src/bootstrap.js';
+import { freePort } from '../support/dist-processes.js';
 import { aCreatedContact, aUserPayload, errorsOf, post, readContact, uniqueEmail } from '../support/contact-requests.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
@@ -13,14 +13,6 @@ import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 const CHROMIUM = '/usr/bin/chromium';
 const OUTPUT = fileURLToPath(new URL('../../test-output/invite-browser/', import.meta.url));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 describe('the invite page in a browser', () => {
   let api: TestApi;
