@@ -134,7 +134,13 @@ export async function rebuildReadTables(db: Database, options: RebuildOptions = 
     }
     const { rows: locked } = await writer.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [REBUILD_LOCK]);
     if (!locked[0]?.ok) throw new RebuildRefused('another replay is rebuilding the read tables; try again when it has finished');
-    return await new Rebuild(reader, writer, options).run();
+    try {
+      return await new Rebuild(reader, writer, options).run();
+    } finally {
+      // Unlock before discarding the session: a closed socket frees the lock only once its backend
+      // has gone, and a replay started right after this one returns would be refused until then.
+      await writer.query('SELECT pg_advisory_unlock(hashtext($1))', [REBUILD_LOCK]).catch(() => undefined);
+    }
   } finally {
     // the sessions carry settings and the advisory lock: close them rather than pool them
     reader.release(true);
