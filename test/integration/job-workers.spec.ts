@@ -7,7 +7,7 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 describe(startJobWorkers.name, () => {
   const backend: QueueBackend = { kind: 'redis', url: REDIS_URL, prefix: `test-job-workers-${process.pid}` };
   const settings = Object.fromEntries(QUEUE_NAMES.map((q) => [q, { concurrency: 1, lockDurationMs: 30_000 }])) as Record<QueueName, QueueSettings>;
-  const done = async (): Promise<string> => 'done';
+  const done = (): Promise<string> => Promise.resolve('done');
   const everyHandler = (): JobHandlers => ({
     invites: { 'send-invite': done },
     roles: { 'expire-role': done, 'sweep-expired': done },
@@ -32,9 +32,9 @@ describe(startJobWorkers.name, () => {
   it('runs each job by its handler, and fails a job of an unknown name instead of completing it', async () => {
     const handled: string[] = [];
     const handlers = everyHandler();
-    handlers.maintenance['forget-idempotency-keys'] = async (job: Job) => {
+    handlers.maintenance['forget-idempotency-keys'] = (job: Job) => {
       handled.push(job.name);
-      return 'forgotten';
+      return Promise.resolve('forgotten');
     };
     const workers = startJobWorkers(backend, handlers, settings);
     const queue = openQueue(backend, 'maintenance');
