@@ -9,7 +9,7 @@ describe(startJobWorkers.name, () => {
   const settings = Object.fromEntries(QUEUE_NAMES.map((q) => [q, { concurrency: 1, lockDurationMs: 30_000 }])) as Record<QueueName, QueueSettings>;
   const done = (): Promise<string> => Promise.resolve('done');
   const everyHandler = (): JobHandlers => ({
-    invites: { 'send-invite': done },
+    invites: { 'send-invite': done, 'sweep-unsent-invites': done },
     roles: { 'expire-role': done, 'sweep-expired': done },
     maintenance: { 'forget-idempotency-keys': done },
   });

@@ -12,6 +12,7 @@ import { RoleCatalogue } from '@app/roles';
 import { jobsFor } from './dispatcher/dispatch.routes.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import { SendInviteProcessor } from './invites/send-invite.processor.js';
+import { UnsentInviteSweep } from './invites/unsent-invite-sweep.js';
 import { forgetIdempotencyKeys } from './maintenance/forget-idempotency-keys.processor.js';
 import { ExpireRoleProcessor, ExpirySweep } from './roles/expire-role.processor.js';
 import { startJobWorkers } from './jobs.js';
@@ -52,13 +53,14 @@ export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutd
       publicUrl: config.publicUrl,
       log: { info: (fields, message) => this.logger.log({ ...fields, msg: message }) },
     });
+    const unsentInvites = new UnsentInviteSweep(this.db, () => this.queues.get('invites'), this.clock);
     const expireRole = new ExpireRoleProcessor(this.contacts, this.clock);
     const sweep = new ExpirySweep(this.db, this.contacts, this.clock);
     const lockDurationMs = config.jobLockDurationMs;
     this.workers = startJobWorkers(
       backend,
       {
-        invites: { 'send-invite': (job) => sendInvite.process(job as Job<SendInviteJob>) },
+        invites: { 'send-invite': (job) => sendInvite.process(job as Job<SendInviteJob>), 'sweep-unsent-invites': () => unsentInvites.run() },
         roles: {
           'expire-role': (job, token) => expireRole.process(job as Job<ExpireRoleJob>, token),
           'sweep-expired': (job) => sweep.run({ clientId: null, requestId: `job-${job.id ?? job.name}`, correlationId: null, causationId: null }),
@@ -79,10 +81,14 @@ export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutd
     for (const name of QUEUE_NAMES) this.queues.set(name, openQueue(backend, name));
     // A queue store that cannot be reached (or a schema BullMQ refuses) stops startup here.
     await Promise.all([...this.workers.map((w) => w.waitUntilReady()), ...[...this.queues.values()].map((q) => q.waitUntilReady())]);
-    // The sweep runs every minute, and once now: whatever expired while no worker ran (or Redis lost) is revoked.
+    // The sweeps run every minute, and once now: whatever expired while no worker ran (or Redis
+    // lost) is revoked, and invites whose mail job the queue store lost are queued again.
     const roles = this.queues.get('roles');
     await roles?.upsertJobScheduler('sweep-expired', { every: 60_000 }, { name: 'sweep-expired' });
     await roles?.add('sweep-expired', {}, { jobId: `sweep-expired-start-${Date.now()}` });
+    const invites = this.queues.get('invites');
+    await invites?.upsertJobScheduler('sweep-unsent-invites', { every: 60_000 }, { name: 'sweep-unsent-invites' });
+    await invites?.add('sweep-unsent-invites', {}, { jobId: `sweep-unsent-invites-start-${Date.now()}` });
     await this.queues.get('maintenance')?.upsertJobScheduler('forget-idempotency-keys', { every: 3_600_000 }, { name: 'forget-idempotency-keys' });
     this.dispatcher = new Dispatcher(this.db, this.store, this.queues, jobsFor, this.clock, {
       consumer: 'dispatcher',

@@ -1,6 +1,6 @@
 /** Every queue and the jobs each one runs. A job listed here without a processor stops the worker at start. */
 export const QUEUES = {
-  invites: ['send-invite'],
+  invites: ['send-invite', 'sweep-unsent-invites'],
   roles: ['expire-role', 'sweep-expired'],
   maintenance: ['forget-idempotency-keys'],
 } as const;

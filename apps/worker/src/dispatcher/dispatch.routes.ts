@@ -4,6 +4,9 @@ import type { ExpireRoleJob, JobName, QueueName, SendInviteJob } from '@app/queu
 /** How far ahead of a grant's expiry its job becomes due (see ExpireRoleProcessor). */
 export const EXPIRY_LEAD_MS = 200;
 
+/** The id of the mail job for the `InviteIssued` at this position (BullMQ ids must not contain `:`). */
+export const sendInviteJobId = (position: string): string => `send-invite-${position}`;
+
 /** A job the dispatcher adds for an event. `jobId` comes from the event, so adding it twice adds it once. */
 export interface DispatchedJob {
   queue: QueueName;
@@ -28,7 +31,7 @@ export function jobsFor(event: StoredEvent, now: Date): DispatchedJob[] {
         correlationId: event.metadata.correlationId,
         eventPosition: event.position,
       };
-      return [{ queue: 'invites', name: 'send-invite', jobId: `send-invite-${event.position}`, data }];
+      return [{ queue: 'invites', name: 'send-invite', jobId: sendInviteJobId(event.position), data }];
     }
     case 'RoleGranted': {
       // A grant with an expiry (or new terms for one) is revoked at that instant (DESIGN §3.7).
