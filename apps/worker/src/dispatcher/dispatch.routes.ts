@@ -2,7 +2,7 @@ import type { StoredEvent } from '@app/event-store';
 import type { ExpireRoleJob, JobName, QueueName, SendInviteJob } from '@app/queues';
 
 /** How far ahead of a grant's expiry its job becomes due (see ExpireRoleProcessor). */
-export const EXPIRY_LEAD_MS = 200;
+export const EXPIRY_LEAD_MS = 500;
 
 /** The id of the mail job for the `InviteIssued` at this position (BullMQ ids must not contain `:`). */
 export const sendInviteJobId = (position: string): string => `send-invite-${position}`;
@@ -46,7 +46,8 @@ export function jobsFor(event: StoredEvent, now: Date): DispatchedJob[] {
       };
       // Due a little ahead of the instant: the processor holds the job until `expires` itself, so
       // neither a queue's timer granularity (Redis wakes delayed jobs on its 100 ms tick) nor
-      // the time to claim a burst of jobs makes the revocation late, and it is never early.
+      // the time to claim a burst of jobs (on the PostgreSQL backend a few ms each) makes the
+      // revocation late, and it is never early.
       const delay = Math.max(0, new Date(expires).getTime() - now.getTime() - EXPIRY_LEAD_MS);
       return [{ queue: 'roles', name: 'expire-role', jobId: `expire-role-${event.position}`, data, delay }];
     }

@@ -7,7 +7,7 @@ import type { EventMetadata } from '@app/event-store';
 import type { ExpireRoleJob } from '@app/queues';
 
 /** Up to this much early, a job waits in the worker for its instant rather than going back to the queue. */
-const HOLD_MS = 1_000;
+const HOLD_MS = 2_500;
 
 export type ExpireRoleOutcome = 'revoked' | 'nothing-to-do';
 
