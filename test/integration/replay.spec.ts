@@ -143,7 +143,12 @@ describe('npm run cli -- replay', () => {
       }),
     );
     const invited = await aCreatedContact(api, token, aUserPayload({ password: undefined, firstname: 'Zoë', lastname: 'Ünal' }), { invite: true });
-    const guest = await aCreatedContact(api, token, aGuestPayload({ address: anAddressPayload({ line2: null }) }));
+    // Characters COPY's CSV and Postgres's array literals must carry through unchanged.
+    const guest = await aCreatedContact(
+      api,
+      token,
+      aGuestPayload({ lastname: 'O\'Brien "Jr", \\ N', address: anAddressPayload({ line2: null }), tags: { contact: ['a"b', 'back\\slash', 'comma,{brace}', 'NULL', ''] } }),
+    );
     const branch = await aCreatedContact(api, token, aBranchPayload());
     const recipient = await aCreatedContact(api, token, aRecipientPayload());
     expect((await updateContact(api, token, user.id, { email: uniqueEmail('moved'), tags: { contact: ['vip'] } })).statusCode).toBe(200);

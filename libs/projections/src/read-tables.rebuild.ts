@@ -1,4 +1,7 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { emailReservation, fold, type ContactState } from '@app/contacts';
 import type { Database } from '@app/database';
 import type { StoredEvent } from '@app/event-store';
@@ -190,7 +193,8 @@ class Rebuild {
         since = next.snapshot;
         caughtUp += next.streams;
       }
-      for (const t of this.tables) await this.writer.query(`VACUUM (ANALYZE) ${t.shadow}`);
+      // Statistics for the planner from the first query on; vacuuming the new tables is left to autovacuum.
+      await Promise.all(this.tables.map((t, i) => (i % 2 === 0 ? this.writer : this.reader).query(`ANALYZE ${t.shadow}`)));
 
       let comparedBefore: ReadRowDifference[] | null = null;
       if (this.options.compare) {
@@ -354,9 +358,14 @@ class Rebuild {
     return { events, streams: streams.count };
   }
 
-  /** One multi-row insert per table; `upsert` replaces rows a catch-up folds again. */
+  /**
+   * The rows of one batch. The first fill COPYs them in: Postgres parses COPY about six times
+   * faster than the same rows through json_to_recordset, which made the writer the slowest stage of
+   * a rebuild. A catch-up (`upsert`) replaces rows already there, which COPY cannot.
+   */
   private async write(rows: ContactRow[], upsert: boolean): Promise<void> {
     if (rows.length === 0) return;
+    if (!upsert) return this.copy(rows);
     const contacts = rows.map((row) => ({
       id: row.id,
       type: row.type,
@@ -397,11 +406,42 @@ class Rebuild {
     );
   }
 
+  private async copy(rows: ContactRow[]): Promise<void> {
+    await copyRows(
+      this.writer,
+      'contacts_rebuild (id, type, email, tags, version, created, view, state, next_expiry, head_hash)',
+      rows.map((row) => [
+        row.id,
+        row.type,
+        row.email,
+        arrayLiteral(row.tags),
+        String(row.version),
+        row.created,
+        // a json column keeps the text it is given: the view keeps its field order byte for byte,
+        // as the inline projection's `$n::json` does
+        JSON.stringify(row.view),
+        JSON.stringify(row.state),
+        row.nextExpiry,
+        row.headHash,
+      ]),
+    );
+    const reservations = rows.flatMap((row) => {
+      const reservation = emailReservation(row.state);
+      return reservation ? [[reservation.kind, reservation.email, row.id]] : [];
+    });
+    if (reservations.length > 0) await copyRows(this.writer, 'email_reservations_rebuild (kind, email, contact_id)', reservations);
+  }
+
   /** The live tables' indexes and key constraints, on the shadows, under temporary names. */
   private async createIndexes(): Promise<void> {
+    // Two sessions build them, a core each: the reader is idle once the first fill is read.
+    const work = this.tables.flatMap((t) => t.indexes.map((index) => ({ t, index })));
+    const builders = [this.writer, this.reader].map(async (session) => {
+      for (let next = work.shift(); next; next = work.shift()) await session.query(next.index.create);
+    });
+    await Promise.all(builders);
     for (const t of this.tables) {
       for (const index of t.indexes) {
-        await this.writer.query(index.create);
         if (index.constraint) {
           await this.writer.query(`ALTER TABLE ${t.shadow} ADD CONSTRAINT ${index.temporary} ${index.constraint} USING INDEX ${index.temporary}`);
         }
@@ -478,6 +518,18 @@ function toStored(row: EventRow): StoredEvent {
  * commit-order index from there is read, in pages (ORDER BY + LIMIT keeps the planner on the
  * index: xid8 has no statistics, and a bare range on it is costed as a third of the table).
  */
+/** COPY … FROM STDIN in CSV: a null is an unquoted empty field, every other value is quoted. */
+async function copyRows(on: Client, target: string, rows: (string | null)[][]): Promise<void> {
+  const field = (value: string | null): string => (value === null ? '' : `"${value.replace(/"/g, '""')}"`);
+  const text = rows.map((row) => row.map(field).join(',')).join('\n') + '\n';
+  await pipeline(Readable.from([text]), on.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT csv)`)));
+}
+
+/** A text[] literal: every element quoted, with its backslashes and quotes escaped. */
+function arrayLiteral(values: string[]): string {
+  return `{${values.map((value) => `"${value.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+}
+
 async function changedSince(on: Client, snapshot: string): Promise<string[]> {
   const streams = new Set<string>();
   let after: [string | null, string | null] = [null, null];
