@@ -90,7 +90,7 @@ describe('npm run cli -- replay', () => {
       `SELECT tablename AS on, indexname AS name, indexdef AS definition FROM pg_indexes WHERE tablename IN ('contacts', 'email_reservations')
        UNION ALL
        SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid IN ('contacts'::regclass, 'email_reservations'::regclass)
-       ORDER BY 1, 2`,
+       ORDER BY 1, 2, 3`,
     );
     return rows;
   }
