@@ -104,6 +104,28 @@ describe('rate limit', () => {
     }
   });
 
+  it('counts requests through a proxy named in TRUST_PROXY by the client it forwards, and ignores X-Forwarded-For from anyone else', async () => {
+    const behindProxy = await createTestApi({ label: 'ratelimitproxy', env: { RATE_LIMIT_PER_MINUTE: String(LIMIT), TRUST_PROXY: '127.0.0.1' } });
+    const direct = await createTestApi({ label: 'ratelimitdirect', env: { RATE_LIMIT_PER_MINUTE: String(LIMIT) } });
+    try {
+      const from = (client: string): Record<string, string> => ({ 'x-forwarded-for': client });
+      const first = [];
+      for (let i = 0; i < LIMIT; i += 1) first.push(await get(behindProxy, null, '/api/roles.json', from('203.0.113.7')));
+
+      const sut = [await get(behindProxy, null, '/api/roles.json', from('203.0.113.7')), await get(behindProxy, null, '/api/roles.json', from('198.51.100.9'))];
+
+      expect(first.map((r) => r.statusCode)).toEqual(Array<number>(LIMIT).fill(401));
+      expectRateLimited(sut[0] as Response);
+      expect(sut[1]?.statusCode).toBe(401);
+      // Without TRUST_PROXY, a forged X-Forwarded-For does not give a caller a fresh allowance.
+      for (let i = 0; i < LIMIT; i += 1) await get(direct, null, '/api/roles.json', from(`192.0.2.${i}`));
+      expectRateLimited(await get(direct, null, '/api/roles.json', from('192.0.2.200')));
+    } finally {
+      await behindProxy.close();
+      await direct.close();
+    }
+  });
+
   it('is off with RATE_LIMIT_PER_MINUTE=0', async () => {
     const unlimited = await createTestApi({ label: 'ratelimitoff', env: { RATE_LIMIT_PER_MINUTE: '0' } });
     try {

@@ -39,6 +39,8 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
   const secret = await tokenSecret(database, config.TOKEN_SECRET);
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
+    // Behind a proxy named in TRUST_PROXY, request.ip is the client its X-Forwarded-For names.
+    ...(config.TRUST_PROXY ? { trustProxy: config.TRUST_PROXY } : {}),
     genReqId: (request: IncomingMessage) => {
       const id = requestIdOf(request);
       // pino-http reads it from here, so the request log and the events share one id.

@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { isIP } from 'node:net';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy, validateSync } from 'class-validator';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
@@ -12,6 +13,20 @@ export function parseDuration(value: string): number {
   if (!m) throw new Error(`not a duration: ${value}`);
   const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
   return Number(m[1]) * unit;
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** A proxy list as proxy-addr (Fastify's trustProxy) takes it: addresses, CIDR ranges and the names of the private ranges. */
+function isProxyList(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  return value.split(',').every((item) => {
+    const [address = '', prefix, ...rest] = item.trim().split('/');
+    if (PROXY_NAMES.includes(address) && prefix === undefined) return true;
+    const version = isIP(address);
+    if (version === 0 || rest.length > 0) return false;
+    return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+  });
 }
 
 /**
@@ -77,6 +92,15 @@ export class AppSettings {
   @IsInt({ message: 'must be a whole number of requests a minute (0: no limit)' })
   @Min(0, { message: 'must be a whole number of requests a minute (0: no limit)' })
   RATE_LIMIT_PER_MINUTE = 1200;
+
+  /**
+   * The reverse proxies in front of the API whose X-Forwarded-For names the client (for the rate
+   * limit and the logs): addresses or CIDR ranges, comma-separated, or loopback, linklocal,
+   * uniquelocal. Unset: none is trusted, and the client is the connection's peer.
+   */
+  @IsOptional()
+  @ValidateBy({ name: 'isProxyList', validator: { validate: isProxyList, defaultMessage: () => `must be IP addresses or CIDR ranges, comma-separated, or ${PROXY_NAMES.join(', ')}` } })
+  TRUST_PROXY?: string;
 
   /** How long a job stays claimed by a worker that stopped renewing its lock (a killed worker's job waits this long before another takes it). */
   @Matches(DURATION, { message: 'must be a duration such as 30s or 2m' })
@@ -151,7 +175,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): AppSettings 
 }
 
 function readEnvironment<T extends AppSettings>(type: new () => T, env: NodeJS.ProcessEnv): T {
-  const known = Object.keys(new AppSettings()).concat(['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'SMTP_URL', 'MAIL_OUTBOX_DIR', 'TOKEN_SECRET', 'ADMIN_PASSWORD']);
+  const known = Object.keys(new AppSettings()).concat(['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'SMTP_URL', 'MAIL_OUTBOX_DIR', 'TOKEN_SECRET', 'ADMIN_PASSWORD', 'TRUST_PROXY']);
   const given: Record<string, string> = {};
   for (const key of new Set(known)) {
     const value = env[key];
