@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { FixedClock } from '@app/config';
 import { InviteTokens } from '@app/auth';
-import { ContactService, type CreateRequest } from '@app/contact-service';
+import { ContactService, loadContact, type CreateRequest } from '@app/contact-service';
 import { ContactRejected, normalizeEmail, type ContactView } from '@app/contacts';
 import { Database, type Tx } from '@app/database';
-import { EventStore, type EventMetadata } from '@app/event-store';
+import { EventStore, verifyChains, type EventMetadata } from '@app/event-store';
 import { RoleCatalogue } from '@app/roles';
 import { aBranch, aGuest, anAddress, aRecipient, aUser } from '../../libs/contacts/src/testing/contact.factories.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -141,6 +141,36 @@ describe(ContactService.name, () => {
 
       const transactions = new Set([...events.map((e) => e.tx), contactRows[0]?.tx, reservations[0]?.tx]);
       expect(transactions.size).toBe(1);
+    });
+
+    it('commits concurrent creates together, each with its own events, metadata, chain and read row, as if written alone', async () => {
+      const requests = Array.from({ length: 40 }, (_, i) => ({
+        request: aRequest(aGuest({ email: uniqueEmail('batch'), firstname: `Batch ${i}`, tags: { contact: [`t"${i}`, 'back\\slash'] } })),
+        metadata: aMetadata({ requestId: `batch-${i}` }),
+      }));
+
+      const created = await Promise.all(requests.map(({ request, metadata }) => sut.create(request, metadata)));
+
+      const { rows } = await db.query<{ stream_id: string; stream_version: number; request_id: string; transaction_id: string }>(
+        `SELECT stream_id, stream_version, metadata->>'requestId' AS request_id, transaction_id::text FROM events
+         WHERE stream_id = ANY($1::uuid[]) ORDER BY position`,
+        [created.map((c) => c.id)],
+      );
+      // Fewer commits than creates: some were written together.
+      expect(new Set(rows.map((r) => r.transaction_id)).size).toBeLessThan(requests.length);
+      for (const [i, view] of created.entries()) {
+        const stream = rows.filter((r) => r.stream_id === view.id);
+        expect(stream.map((r) => r.stream_version)).toEqual(stream.map((_, v) => v + 1));
+        expect(new Set(stream.map((r) => r.request_id))).toEqual(new Set([`batch-${i}`]));
+        expect(new Set(stream.map((r) => r.transaction_id)).size).toBe(1);
+        const { state } = await loadContact(db, view.id);
+        expect(state).toMatchObject({ firstname: `Batch ${i}`, tags: [`t"${i}`, 'back\\slash'], version: stream.length });
+        const { rows: read } = await db.query<{ view: string; tags: string[]; head_hash: string }>('SELECT view::text, tags, head_hash FROM contacts WHERE id = $1', [view.id]);
+        expect(read[0]?.view).toBe(JSON.stringify(view));
+        expect(read[0]?.tags).toEqual([`t"${i}`, 'back\\slash']);
+      }
+      const chains = await verifyChains(db);
+      expect(chains.breaks).toEqual([]);
     });
 
     it('returns the contact as created, without its password', async () => {

@@ -68,6 +68,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         });
     },
   });
+  // A worker killed mid-connection (the replicas and invite-workers tests SIGKILL workers) resets
+  // its socket: smtp-server reports that as an 'error' event, which unheard would fail the test file.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.server.address();
   if (!address || typeof address === 'string') throw new Error('the SMTP sink has no port');

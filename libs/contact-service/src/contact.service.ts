@@ -27,11 +27,12 @@ import { InviteTokens } from '@app/auth';
 import type { Clock } from '@app/config';
 import type { Database, Queryable, Tx } from '@app/database';
 import { ConcurrencyError, EMPTY_STREAM, type EventMetadata, type EventStore, type StreamHead } from '@app/event-store';
-import { contactsProjection, type ContactRow } from '@app/projections';
+import { contactsProjection, saveManyAlongside, type ContactRow } from '@app/projections';
 import type { RoleCatalogue } from '@app/roles';
 import { loadContact } from './contact.loader.js';
 import { releaseEmail, reserveEmail } from './email-reservations.js';
 import { HASH_CONCURRENCY, Slots } from './slots.js';
+import { WriteBatcher } from './write-batcher.js';
 
 export interface ContactServiceOptions {
   bcryptCost: number;
@@ -95,6 +96,11 @@ const MAX_ATTEMPTS = 5;
  */
 export class ContactService {
   private readonly hashing = new Slots(HASH_CONCURRENCY);
+  /** Creates that need nothing else in their transaction go out together while others are in flight. */
+  private readonly starts = new WriteBatcher<{ change: Change; metadata: EventMetadata; now: Date }>((items) => this.start(items), {
+    maxInFlight: 4,
+    maxBatch: 64,
+  });
 
   constructor(
     private readonly db: Database,
@@ -127,8 +133,9 @@ export class ContactService {
     };
     const change = this.plan(command, null, EMPTY_STREAM, now);
     if (!hooks && change.reservations.length === 0) {
-      // Nothing else must commit with it: the append and the read row go as one statement.
-      await this.write(this.db, change, metadata, now);
+      // Nothing else must commit with it: the append and the read row go as one statement, with
+      // the other creates of the moment.
+      await this.starts.submit({ change, metadata, now });
     } else {
       await this.db.transaction(async (tx) => {
         await hooks?.begin(tx);
@@ -325,6 +332,17 @@ export class ContactService {
       recordedAt: now,
       alongside: contactsProjection.saveAlongside(change.row),
     });
+  }
+
+  /** New contacts' events and read rows, in one statement. */
+  private async start(items: { change: Change; metadata: EventMetadata; now: Date }[]): Promise<void> {
+    const [only] = items;
+    if (items.length === 1 && only) return this.write(this.db, only.change, only.metadata, only.now);
+    await this.store.startStreams(
+      this.db,
+      items.map(({ change, metadata, now }) => ({ streamId: change.contactId, events: change.events, metadata, recordedAt: now })),
+      saveManyAlongside(items.map(({ change }) => change.row)),
+    );
   }
 
   /** bcrypt in libuv's thread pool: hashing never blocks the event loop; at most one hash a core at once. */

@@ -63,6 +63,15 @@ export interface AlongsideStatement {
 }
 
 const APPEND_PARAMS = 5;
+const START_PARAMS = 7;
+
+/** A stream to start: its first events, with the metadata and time of the command that made them. */
+export interface NewStream {
+  streamId: string;
+  events: NewEvent[];
+  metadata: EventMetadata;
+  recordedAt: Date;
+}
 
 /** The Postgres event store (DESIGN §3.2–3.3): append with an expected version, read a stream, read the log. */
 export class EventStore {
@@ -128,6 +137,47 @@ export class EventStore {
       }));
     } catch (error) {
       if (isPgError(error, PgError.uniqueViolation)) throw new ConcurrencyError(streamId, head.version);
+      throw error;
+    }
+  }
+
+  /**
+   * Starts several streams in one statement: concurrent creates share one round trip and one
+   * commit (a group commit), each stream with the hash chain and versions a single append gives
+   * it. A stream that exists already makes the unique index refuse the whole statement
+   * (ConcurrencyError). `alongside` is as for `append`; `appended` also has `stream_id`.
+   */
+  async startStreams(tx: Queryable, streams: NewStream[], alongside?: AlongsideStatement): Promise<void> {
+    const columns: [string[], number[], string[], string[], string[], string[], string[]] = [[], [], [], [], [], [], []];
+    for (const { streamId, events, metadata, recordedAt } of streams) {
+      const at = recordedAt.toISOString();
+      const meta = JSON.stringify(metadata);
+      let previous = EMPTY_STREAM.hash;
+      events.forEach((event, i) => {
+        const version = i + 1;
+        previous = eventHash(previous, { streamId, version, type: event.type, data: event.data, metadata, recordedAt: at });
+        const row = [streamId, version, event.type, JSON.stringify(event.data), meta, at, previous] as const;
+        row.forEach((value, c) => (columns[c] as unknown[]).push(value));
+      });
+    }
+    const insert = `INSERT INTO events (stream_id, stream_version, type, data, metadata, recorded_at, hash)
+         SELECT r.stream_id, r.version, r.type, r.data, r.metadata, r.recorded_at, r.hash
+         FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::jsonb[], $6::timestamptz[], $7::text[])
+              WITH ORDINALITY AS r(stream_id, version, type, data, metadata, recorded_at, hash, n)
+         ORDER BY r.n
+         RETURNING position, transaction_id::text, stream_id, stream_version, hash`;
+    try {
+      await tx.query(
+        alongside
+          ? {
+              name: `events_start+${alongside.name}`,
+              text: `WITH appended AS (${insert}), alongside AS (${renumber(alongside.text, START_PARAMS)}) SELECT count(*) FROM appended`,
+              values: [...columns, ...alongside.values],
+            }
+          : { name: 'events_start', text: insert, values: columns },
+      );
+    } catch (error) {
+      if (isPgError(error, PgError.uniqueViolation)) throw new ConcurrencyError(streams.map((s) => s.streamId).join(', '), 0);
       throw error;
     }
   }

@@ -77,6 +77,31 @@ export const contactsProjection = {
   },
 };
 
+/** `saveAlongside` for rows of streams a `startStreams` just started, in one statement. */
+export function saveManyAlongside(rows: ContactRow[]): AlongsideStatement {
+  const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
+  for (const row of rows) {
+    const values = saveValues(row);
+    values[3] = tagsLiteral(row.tags);
+    values.forEach((value, c) => columns[c]?.push(value));
+  }
+  return {
+    name: 'contacts_save_many',
+    text: `INSERT INTO contacts (id, type, email, tags, version, created, view, state, next_expiry, head_hash)
+      SELECT r.id, r.type, r.email, r.tags::text[], r.version, r.created, r.view, r.state, r.next_expiry,
+             (SELECT a.hash FROM appended a WHERE a.stream_id = r.id ORDER BY a.stream_version DESC LIMIT 1)
+      FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::json[], $8::jsonb[], $9::timestamptz[])
+           AS r(id, type, email, tags, version, created, view, state, next_expiry)
+      ${SAVE_CONFLICT}`,
+    values: columns,
+  };
+}
+
+/** A text[] literal of the tags (one element of a text[] parameter cannot itself be an array). */
+function tagsLiteral(tags: string[]): string {
+  return `{${tags.map((tag) => `"${tag.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+}
+
 const SAVE_SELECT = `INSERT INTO contacts (id, type, email, tags, version, created, view, state, next_expiry, head_hash)
   SELECT $1::uuid, $2::text, $3::text, $4::text[], $5::int, $6::timestamptz, $7::json, $8::jsonb, $9::timestamptz`;
 const SAVE_CONFLICT = `ON CONFLICT (id) DO UPDATE SET
