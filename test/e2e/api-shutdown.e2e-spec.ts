@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { ClientStore } from '@app/auth';
 import { aUserPayload, get } from '../support/contact-requests.js';
-import { createTestDatabase, REDIS_URL, testQueuePrefix, type TestDatabase } from '../support/test-database.js';
+import { createTestDatabase, forgetQueuePrefix, REDIS_URL, testQueuePrefix, type TestDatabase } from '../support/test-database.js';
 import { createTestApi } from '../support/test-api.js';
 import { freePort } from '../support/dist-processes.js';
 
@@ -62,6 +62,7 @@ describe('API shutdown', () => {
       expect(await postgresSessions(api.database)).toBe(0);
     } finally {
       await api.database.drop();
+      await forgetQueuePrefix(REDIS_URL, prefix);
     }
   });
 
@@ -70,6 +71,7 @@ describe('API shutdown', () => {
     let child: ChildProcess;
     let output = '';
     let baseUrl: string;
+    const prefix = testQueuePrefix('shutdown');
 
     beforeAll(async () => {
       database = await createTestDatabase('shutdown-signal');
@@ -80,7 +82,7 @@ describe('API shutdown', () => {
           PATH: process.env.PATH,
           DATABASE_URL: database.url,
           REDIS_URL,
-          QUEUE_PREFIX: testQueuePrefix('shutdown'),
+          QUEUE_PREFIX: prefix,
           PORT: String(port),
           HOST,
           LOG_LEVEL: 'warn',
@@ -103,6 +105,7 @@ describe('API shutdown', () => {
     afterAll(async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await database.drop();
+      await forgetQueuePrefix(REDIS_URL, prefix);
     });
 
     it('finishes the request in flight, accepts no new connection, and exits', async () => {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { ClientStore, type Scope } from '@app/auth';
 import { FixedClock, loadConfig, type AppConfig } from '@app/config';
 import { createApi } from '../../apps/api/src/bootstrap.js';
-import { createTestDatabase, REDIS_URL, testQueuePrefix, type TestDatabase } from './test-database.js';
+import { createTestDatabase, forgetQueuePrefix, REDIS_URL, testQueuePrefix, type TestDatabase } from './test-database.js';
 
 export const ALL_SCOPES: Scope[] = ['contacts', 'contacts.readonly', 'roles', 'roles.readonly', 'audit'];
 
@@ -71,6 +71,8 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     async close() {
       await app.close();
       await database.drop();
+      // Workers the test started are closed by now; their schedulers' keys would outlive the run.
+      if (config.REDIS_URL) await forgetQueuePrefix(config.REDIS_URL, config.QUEUE_PREFIX);
     },
   };
 }

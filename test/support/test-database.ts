@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Database, migrate } from '@app/database';
 
@@ -43,4 +44,26 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
 /** A queue prefix of this file's own, so parallel files never share BullMQ keys. */
 export function testQueuePrefix(label = 'test'): string {
   return `test-${label}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Deletes every Redis key of a test's queue prefix: its jobs, schedulers and events. Best effort:
+ * a test of an unreachable Redis has nothing there to delete.
+ */
+export async function forgetQueuePrefix(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    for (let cursor = '0'; ; ) {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      if (next === '0') return;
+      cursor = next;
+    }
+  } catch {
+    // unreachable: nothing was kept there
+  } finally {
+    redis.disconnect();
+  }
 }
