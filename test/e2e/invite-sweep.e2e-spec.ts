@@ -4,6 +4,7 @@ import { createWorker } from '../../apps/worker/src/bootstrap.js';
 import { aCreatedContact, aUserPayload, readContact, uniqueEmail } from '../support/contact-requests.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
+import { passDispatcherOverTheLog } from '../support/test-database.js';
 import { TickingClock } from '../support/ticking-clock.js';
 
 // Postgres is the source of truth, the queue store may lose its jobs: invites too (DESIGN §3.6).
@@ -32,11 +33,7 @@ describe.each([
 
   /** As if the dispatcher had added every job so far and the queue store then lost them all. */
   async function loseEveryJob(): Promise<void> {
-    await api.database.db.query(
-      `INSERT INTO log_checkpoints (consumer, transaction_id, position)
-       SELECT 'dispatcher', transaction_id, position FROM events ORDER BY transaction_id DESC, position DESC LIMIT 1
-       ON CONFLICT (consumer) DO UPDATE SET transaction_id = excluded.transaction_id, position = excluded.position, updated_at = now()`,
-    );
+    await passDispatcherOverTheLog(api.database.db);
     const queue = openQueue(queueBackendOf(api.config), 'invites');
     try {
       await queue.obliterate({ force: true });

@@ -2,6 +2,7 @@ import { loadConfig } from '@app/config';
 import { openQueue, queueBackendOf } from '@app/queues';
 import { aGuestPayload, createContact, contactOf, get, problemOf, type Response } from '../support/contact-requests.js';
 import { createTestApi, createTestApiWithToken, type TestApi } from '../support/test-api.js';
+import { passDispatcherOverTheLog } from '../support/test-database.js';
 
 /** A port nothing listens on: a dependency that is down. */
 const CLOSED_PORT = 1;
@@ -295,11 +296,7 @@ describe('metrics', () => {
     const behind = await api.database.db.query<{ n: string }>('SELECT count(*) AS n FROM events');
 
     const before = await scrape();
-    await api.database.db.query(
-      `INSERT INTO log_checkpoints (consumer, transaction_id, position)
-       SELECT 'dispatcher', transaction_id, position FROM events ORDER BY transaction_id DESC, position DESC LIMIT 1
-       ON CONFLICT (consumer) DO UPDATE SET transaction_id = excluded.transaction_id, position = excluded.position, updated_at = now()`,
-    );
+    await passDispatcherOverTheLog(api.database.db);
     const after = await scrape();
 
     expect(sample(before, 'contacts_dispatcher_lag_events')).toBe(Number(behind.rows[0]?.n));

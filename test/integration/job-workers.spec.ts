@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import { openQueue, QUEUE_NAMES, type QueueBackend, type QueueName } from '@app/queues';
 import { startJobWorkers, type JobHandlers, type QueueSettings } from '../../apps/worker/src/jobs.js';
+import { until } from '../support/polling.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -42,7 +43,7 @@ describe(startJobWorkers.name, () => {
       const known = await queue.add('forget-idempotency-keys', {}, { attempts: 1 });
       const unknown = await queue.add('no-such-job', {}, { attempts: 1 });
 
-      await until(async () => ['completed', 'failed'].includes(await queue.getJobState(unknown.id ?? '')) && (await queue.getJobState(known.id ?? '')) === 'completed');
+      await until(async () => ['completed', 'failed'].includes(await queue.getJobState(unknown.id ?? '')) && (await queue.getJobState(known.id ?? '')) === 'completed', 10_000);
 
       expect(handled).toEqual(['forget-idempotency-keys']);
       expect((await queue.getJob(known.id ?? ''))?.returnvalue).toBe('forgotten');
@@ -54,11 +55,3 @@ describe(startJobWorkers.name, () => {
     }
   });
 });
-
-async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('the condition did not come true in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -19,6 +19,7 @@ import {
   type Response,
 } from '../support/contact-requests.js';
 import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
+import { until } from '../support/polling.js';
 
 /** A read row as text, column by column: equal rows are byte-identical rows. */
 interface RowText {
@@ -344,11 +345,3 @@ describe('npm run cli -- replay', () => {
     expect(String(error)).toMatch(/another replay is rebuilding the read tables/);
   });
 });
-
-async function until(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('the condition did not come true in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { Database, migrate } from '@app/database';
+import { Database, migrate, type Queryable } from '@app/database';
 
 /** The server tests create their databases on; CI and developers may point it elsewhere. */
 export const BASE_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -66,4 +66,13 @@ export async function forgetQueuePrefix(redisUrl: string, prefix: string): Promi
   } finally {
     redis.disconnect();
   }
+}
+
+/** Moves the dispatcher's checkpoint past the last event, as if it had dispatched the whole log. */
+export async function passDispatcherOverTheLog(db: Queryable): Promise<void> {
+  await db.query(
+    `INSERT INTO log_checkpoints (consumer, transaction_id, position)
+     SELECT 'dispatcher', transaction_id, position FROM events ORDER BY transaction_id DESC, position DESC LIMIT 1
+     ON CONFLICT (consumer) DO UPDATE SET transaction_id = excluded.transaction_id, position = excluded.position, updated_at = now()`,
+  );
 }

@@ -95,13 +95,7 @@ export class EventStore {
   async append(tx: Queryable, streamId: string, head: StreamHead, events: NewEvent[], options: AppendOptions): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
     const recordedAt = options.recordedAt.toISOString();
-    let previous = head.hash;
-    const rows = events.map((event, i) => {
-      const version = head.version + i + 1;
-      const hash = eventHash(previous, { streamId, version, type: event.type, data: event.data, metadata: options.metadata, recordedAt });
-      previous = hash;
-      return { version, type: event.type, data: event.data, hash };
-    });
+    const rows = chained(streamId, head, events, options.metadata, recordedAt);
     const insert = `INSERT INTO events (stream_id, stream_version, type, data, metadata, recorded_at, hash)
          SELECT $1, r.version, r.type, r.data, $3, $4, r.hash
          FROM jsonb_to_recordset($2::jsonb) AS r(version int, type text, data jsonb, hash text)
@@ -152,13 +146,10 @@ export class EventStore {
     for (const { streamId, events, metadata, recordedAt } of streams) {
       const at = recordedAt.toISOString();
       const meta = JSON.stringify(metadata);
-      let previous = EMPTY_STREAM.hash;
-      events.forEach((event, i) => {
-        const version = i + 1;
-        previous = eventHash(previous, { streamId, version, type: event.type, data: event.data, metadata, recordedAt: at });
-        const row = [streamId, version, event.type, JSON.stringify(event.data), meta, at, previous] as const;
+      for (const { version, type, data, hash } of chained(streamId, EMPTY_STREAM, events, metadata, at)) {
+        const row = [streamId, version, type, JSON.stringify(data), meta, at, hash] as const;
         row.forEach((value, c) => (columns[c] as unknown[]).push(value));
-      });
+      }
     }
     const insert = `INSERT INTO events (stream_id, stream_version, type, data, metadata, recorded_at, hash)
          SELECT r.stream_id, r.version, r.type, r.data, r.metadata, r.recorded_at, r.hash
@@ -234,6 +225,16 @@ export interface FeedQuery {
 }
 
 /** Shifts a statement's `$n` parameters past the append's own. */
+/** The events as rows after `head`: their versions, and each one's hash chained onto the one before. */
+function chained(streamId: string, head: StreamHead, events: NewEvent[], metadata: EventMetadata, recordedAt: string): { version: number; type: string; data: unknown; hash: string }[] {
+  let previous = head.hash;
+  return events.map((event, i) => {
+    const version = head.version + i + 1;
+    previous = eventHash(previous, { streamId, version, type: event.type, data: event.data, metadata, recordedAt });
+    return { version, type: event.type, data: event.data, hash: previous };
+  });
+}
+
 function renumber(text: string, by: number): string {
   return text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + by}`);
 }

@@ -82,7 +82,7 @@ export function saveManyAlongside(rows: ContactRow[]): AlongsideStatement {
   const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
   for (const row of rows) {
     const values = saveValues(row);
-    values[3] = tagsLiteral(row.tags);
+    values[3] = textArrayLiteral(row.tags);
     values.forEach((value, c) => columns[c]?.push(value));
   }
   return {
@@ -97,9 +97,12 @@ export function saveManyAlongside(rows: ContactRow[]): AlongsideStatement {
   };
 }
 
-/** A text[] literal of the tags (one element of a text[] parameter cannot itself be an array). */
-function tagsLiteral(tags: string[]): string {
-  return `{${tags.map((tag) => `"${tag.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+/**
+ * A text[] literal: every element quoted, with its backslashes and quotes escaped. For an array
+ * that travels as one element of a parameter, or as one field of a COPY.
+ */
+export function textArrayLiteral(values: string[]): string {
+  return `{${values.map((value) => `"${value.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
 }
 
 const SAVE_SELECT = `INSERT INTO contacts (id, type, email, tags, version, created, view, state, next_expiry, head_hash)

@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { emailReservation, fold, type ContactState } from '@app/contacts';
 import type { Database } from '@app/database';
 import type { StoredEvent } from '@app/event-store';
-import { asRecorded, contactsProjection, type ContactRow } from './contacts.projection.js';
+import { asRecorded, contactsProjection, textArrayLiteral, type ContactRow } from './contacts.projection.js';
 
 /**
  * Rebuilding the read tables from the event log (DESIGN §3.5, `cli replay`). Side effects are off
@@ -414,7 +414,7 @@ class Rebuild {
         row.id,
         row.type,
         row.email,
-        arrayLiteral(row.tags),
+        textArrayLiteral(row.tags),
         String(row.version),
         row.created,
         // a json column keeps the text it is given: the view keeps its field order byte for byte,
@@ -523,11 +523,6 @@ async function copyRows(on: Client, target: string, rows: (string | null)[][]): 
   const field = (value: string | null): string => (value === null ? '' : `"${value.replace(/"/g, '""')}"`);
   const text = rows.map((row) => row.map(field).join(',')).join('\n') + '\n';
   await pipeline(Readable.from([text]), on.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT csv)`)));
-}
-
-/** A text[] literal: every element quoted, with its backslashes and quotes escaped. */
-function arrayLiteral(values: string[]): string {
-  return `{${values.map((value) => `"${value.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
 }
 
 async function changedSince(on: Client, snapshot: string): Promise<string[]> {
