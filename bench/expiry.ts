@@ -15,12 +15,14 @@ import {
   log,
   redisKeysCleanup,
   round,
+  spread,
   startApi,
   startWorker,
   table,
   waitForQuiet,
   type BenchDatabase,
   type Child,
+  type Spread,
   type CpuFigures,
 } from './support.js';
 
@@ -152,22 +154,6 @@ async function workerConnections(db: Database, since: number): Promise<WorkerCon
 
 // ---------------------------------------------------------------------------------------------
 // figures
-
-interface Spread {
-  n: number;
-  min: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-/** Nearest-rank percentiles, in ms to 0.1. */
-function spread(values: number[]): Spread | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number): number => round(sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!, 1);
-  return { n: sorted.length, min: round(sorted[0]!, 1), p50: at(50), p99: at(99), max: round(sorted.at(-1)!, 1) };
-}
 
 interface Revocation {
   streamId: string;

@@ -15,12 +15,14 @@ import {
   onCleanUp,
   redisKeysCleanup,
   round,
+  spread,
   startApi,
   startWorker,
   table,
   waitForQuiet,
   type BenchDatabase,
   type Child,
+  type Spread,
 } from './support.js';
 
 const INVITES = 200;
@@ -137,21 +139,6 @@ async function waitForMail(sink: MailSink, emails: string[], worker: Child, time
 
 // ---------------------------------------------------------------------------------------------
 // figures
-
-interface Spread {
-  n: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-/** Nearest-rank percentiles, in ms to 0.1. */
-function spread(values: number[]): Spread | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number): number => round(sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!, 1);
-  return { n: sorted.length, p50: at(50), p99: at(99), max: round(sorted.at(-1)!, 1) };
-}
 
 /** performance.now() as epoch ms, to compare with BullMQ's job timestamps (Date.now() in the worker). */
 function epoch(now: number): number {

@@ -6,7 +6,7 @@ import { Database } from '@app/database';
 import { EventStore, verifyChains, type EventMetadata } from '@app/event-store';
 import { ContactQueries, rebuildReadTables } from '@app/projections';
 import { RoleCatalogue } from '@app/roles';
-import { checkpoint, createBenchDatabase, inPool, log, round, table, waitForQuiet, type BenchDatabase } from './support.js';
+import { checkpoint, createBenchDatabase, inPool, log, round, spread, table, waitForQuiet, type BenchDatabase, type Spread } from './support.js';
 
 /** issue 6: at least 200,000 events in the log */
 const CONTACTS = 40_000;
@@ -22,21 +22,6 @@ const AS_OF_READS = 2_000;
 const AS_OF_CONCURRENCY = 8;
 
 const METADATA: EventMetadata = { clientId: 'bench', requestId: null, correlationId: null, causationId: null };
-
-interface Spread {
-  n: number;
-  min: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-/** Nearest-rank percentiles, in ms to 0.01. */
-function spread(values: number[]): Spread {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number): number => round(sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!, 2);
-  return { n: sorted.length, min: round(sorted[0]!, 2), p50: at(50), p99: at(99), max: round(sorted.at(-1)!, 2) };
-}
 
 function newService(db: Database): ContactService {
   return new ContactService(db, new EventStore(db), new RoleCatalogue(db), new SystemClock(), {
@@ -71,7 +56,7 @@ async function measureAsOf(queries: ContactQueries, id: string, moments: Date[],
     if (!view) throw new Error(`asOf(${id}, ${at.toISOString()}) found no contact`);
     return ms;
   });
-  return spread(latencies);
+  return spread(latencies, 2)!;
 }
 
 export async function replayBench(): Promise<Record<string, unknown>> {

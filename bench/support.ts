@@ -4,10 +4,10 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type AutocannonOptions, type AutocannonResult } from 'autocannon';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { ClientStore, type Scope } from '@app/auth';
 import { Database, migrate } from '@app/database';
+import { deleteQueueKeys } from '@app/queues';
 
 /** The Postgres server the benchmarks use; each bench makes (and drops) its own database on it. */
 export const SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -255,19 +255,10 @@ export function startWorker(databaseUrl: string, settings: WorkerSettings): Chil
  */
 export function redisKeysCleanup(redisUrl: string, prefix: string): () => Promise<void> {
   return onCleanUp(async () => {
-    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
     try {
-      await redis.connect();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        if (keys.length > 0) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
+      await deleteQueueKeys(redisUrl, prefix);
     } catch (error) {
       log(`could not delete the Redis keys ${prefix}:*: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      redis.disconnect();
     }
   });
 }
@@ -350,6 +341,22 @@ export async function load(options: AutocannonOptions): Promise<LoadFigures> {
 export function round(value: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
+}
+
+export interface Spread {
+  n: number;
+  min: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles of latencies in ms, to `digits` decimals; null for none. */
+export function spread(values: number[], digits = 1): Spread | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (p: number): number => round(sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!, digits);
+  return { n: sorted.length, min: round(sorted[0]!, digits), p50: at(50), p99: at(99), max: round(sorted.at(-1)!, digits) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Database, migrate, type Queryable } from '@app/database';
+import { deleteQueueKeys } from '@app/queues';
 
 /** The server tests create their databases on; CI and developers may point it elsewhere. */
 export const BASE_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -51,21 +51,7 @@ export function testQueuePrefix(label = 'test'): string {
  * a test of an unreachable Redis has nothing there to delete.
  */
 export async function forgetQueuePrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    for (let cursor = '0'; ; ) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      if (next === '0') return;
-      cursor = next;
-    }
-  } catch {
-    // unreachable: nothing was kept there
-  } finally {
-    redis.disconnect();
-  }
+  await deleteQueueKeys(redisUrl, prefix).catch(() => undefined);
 }
 
 /** Moves the dispatcher's checkpoint past the last event, as if it had dispatched the whole log. */

@@ -1,2 +1,3 @@
 export * from './queue.backend.js';
 export * from './queue.names.js';
+export * from './queue.keys.js';
