@@ -24,7 +24,8 @@ COPY .swcrc tsconfig.json ./
 COPY apps ./apps
 COPY libs ./libs
 COPY bench ./bench
-RUN npm run build
+# The build lands in .build/<hash> with dist a link to it (scripts/build.mjs): make it a plain folder.
+RUN npm run build && cp -rL dist dist.copy && rm dist && mv dist.copy dist
 
 # Runtime: production dependencies and the compiled code only, run as the unprivileged node user.
 FROM base AS runtime

@@ -6,7 +6,7 @@ const testFiles = ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**'];
 
 export default defineConfig(
   {
-    ignores: ['dist/', 'var/', 'node_modules/', 'coverage/', 'eslint.config.js', 'jest.config.ts'],
+    ignores: ['dist', '.build/', 'var/', 'node_modules/', 'coverage/', 'eslint.config.js', 'jest.config.ts'],
   },
   {
     files: ['**/*.ts'],
@@ -34,10 +34,7 @@ export default defineConfig(
         { prefer: 'type-imports', fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
       ],
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
-      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
     },
   },
   {

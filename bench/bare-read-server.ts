@@ -13,7 +13,11 @@ const app = Fastify({ logger: false });
 
 app.get<{ Params: { id: string } }>('/api/contacts/:id.json', async (request, reply) => {
   // Named, like the API's read: parsed and planned once per connection.
-  const { rows } = await pool.query<{ view: unknown }>({ name: 'contacts_by_id', text: 'SELECT view FROM contacts WHERE id = $1', values: [request.params.id] });
+  const { rows } = await pool.query<{ view: unknown }>({
+    name: 'contacts_by_id',
+    text: 'SELECT view FROM contacts WHERE id = $1',
+    values: [request.params.id],
+  });
   const row = rows[0];
   if (!row) return reply.status(404).send({ title: 'not found' });
   return { contact: row.view };

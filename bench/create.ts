@@ -38,7 +38,13 @@ export function guestBody(email: string): string {
  */
 function sampleWrite(): Record<string, string> {
   const now = new Date();
-  const input: ContactInput = { type: 'guest', firstname: 'Ann', lastname: 'Lee', email: 'bench-l2k3j4-123456@example.com', company: 'Acme Trading Ltd' };
+  const input: ContactInput = {
+    type: 'guest',
+    firstname: 'Ann',
+    lastname: 'Lee',
+    email: 'bench-l2k3j4-123456@example.com',
+    company: 'Acme Trading Ltd',
+  };
   const contactId = randomUUID();
   const [event] = decide(
     { type: 'CreateContact', contactId, input, passwordHash: null, invite: null, addressId: randomUUID(), catalogue: new Map() },
@@ -91,9 +97,14 @@ export async function createBench(): Promise<Record<string, unknown>> {
     log(`pgbench -c 16 -j 2 -T ${DURATION} -M prepared (one events row + one contacts row per transaction)`);
     let pgbenchPid: number | undefined;
     const pgMeter = new CpuMeter(db.name, () => ({ pgbench: pgbenchPid }));
-    const pg = await pgbench(db.url, ['-n', '-c', '16', '-j', '2', '-T', String(DURATION), '-M', 'prepared', '-f', scriptFile], variables, (pid) => {
-      pgbenchPid = pid;
-    });
+    const pg = await pgbench(
+      db.url,
+      ['-n', '-c', '16', '-j', '2', '-T', String(DURATION), '-M', 'prepared', '-f', scriptFile],
+      variables,
+      (pid) => {
+        pgbenchPid = pid;
+      },
+    );
     const pgCpu = pgMeter.stop();
 
     api = await startApi(db.url);
@@ -135,7 +146,9 @@ export async function createBench(): Promise<Record<string, unknown>> {
     console.log(`ratio API/pgbench = ${ratio} (goal >= ${GOAL}: ${ratio >= GOAL ? 'met' : 'NOT met'})`);
     if (pgPerTx && apiPerReq) {
       console.log(`CPU ms per create: pgbench run ${JSON.stringify(pgPerTx)}; API run ${JSON.stringify(apiPerReq)}`);
-      console.log(`CPU s used by other work on the machine: ${pgCpu?.other} of ${pgCpu?.capacity} (pgbench run), ${apiCpu?.other} of ${apiCpu?.capacity} (API run)`);
+      console.log(
+        `CPU s used by other work on the machine: ${pgCpu?.other} of ${pgCpu?.capacity} (pgbench run), ${apiCpu?.other} of ${apiCpu?.capacity} (API run)`,
+      );
     }
     if (http.non2xx > 0 || http.errors > 0) {
       console.log(`FAIL: ${http.non2xx} non-2xx responses, ${http.errors} errors (status codes ${JSON.stringify(http.statusCodes)})`);
@@ -143,7 +156,15 @@ export async function createBench(): Promise<Record<string, unknown>> {
     }
     return {
       pgbench: { tps: pg.tps, latencyMs: pg.latencyMs, transactions: pg.transactions, failed: pg.failed },
-      api: { rps: http.rps, p50: http.p50, p99: http.p99, total: http.total, non2xx: http.non2xx, errors: http.errors, timeouts: http.timeouts },
+      api: {
+        rps: http.rps,
+        p50: http.p50,
+        p99: http.p99,
+        total: http.total,
+        non2xx: http.non2xx,
+        errors: http.errors,
+        timeouts: http.timeouts,
+      },
       ratio,
       goal: GOAL,
       met: ratio >= GOAL && http.non2xx === 0,

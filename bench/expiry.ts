@@ -98,7 +98,8 @@ async function createGrants(api: Child, token: string, wanted: { email: string; 
       return null;
     }
   });
-  if (failures.length > 0) throw new Error(`${failures.length} of ${wanted.length} creates failed, e.g.\n${failures.slice(0, 5).join('\n')}`);
+  if (failures.length > 0)
+    throw new Error(`${failures.length} of ${wanted.length} creates failed, e.g.\n${failures.slice(0, 5).join('\n')}`);
   return created.filter((g): g is Grant => g !== null);
 }
 
@@ -167,7 +168,13 @@ interface Revocation {
 
 /** Every expiry revocation of the bench's grants, with its lateness computed by Postgres (µs precision). */
 async function revocationsOf(db: Database, contactIds: string[]): Promise<Revocation[]> {
-  const { rows } = await db.query<{ stream_id: string; expires: string; recorded_at: Date; lateness_ms: number; request_id: string | null }>(
+  const { rows } = await db.query<{
+    stream_id: string;
+    expires: string;
+    recorded_at: Date;
+    lateness_ms: number;
+    request_id: string | null;
+  }>(
     `SELECT g.stream_id, g.data->>'expires' AS expires, r.recorded_at, r.metadata->>'requestId' AS request_id,
             (extract(epoch FROM r.recorded_at - (g.data->>'expires')::timestamptz) * 1000)::float8 AS lateness_ms
      FROM events g
@@ -306,8 +313,14 @@ async function measureBackend(kind: 'redis' | 'postgres'): Promise<BackendFigure
     const queuePrefix = `bench_expiry_${process.pid}_${randomUUID().slice(0, 8)}`;
     if (kind === 'redis') dropKeys = redisKeysCleanup(REDIS_URL, queuePrefix);
     // No invites are sent: the SMTP URL is never dialled.
-    worker = startWorker(db.url, { smtpUrl: 'smtp://127.0.0.1:9', publicUrl: api.baseUrl, redisUrl: kind === 'redis' ? REDIS_URL : undefined, queuePrefix });
-    const backend: QueueBackend = kind === 'redis' ? { kind, url: REDIS_URL, prefix: queuePrefix } : { kind, url: db.url, prefix: queuePrefix };
+    worker = startWorker(db.url, {
+      smtpUrl: 'smtp://127.0.0.1:9',
+      publicUrl: api.baseUrl,
+      redisUrl: kind === 'redis' ? REDIS_URL : undefined,
+      queuePrefix,
+    });
+    const backend: QueueBackend =
+      kind === 'redis' ? { kind, url: REDIS_URL, prefix: queuePrefix } : { kind, url: db.url, prefix: queuePrefix };
     pool = new Database({ url: db.url, max: 2, applicationName: 'contacts-bench' });
     const run = randomUUID().slice(0, 8);
 
@@ -323,7 +336,9 @@ async function measureBackend(kind: 'redis' | 'postgres'): Promise<BackendFigure
     const warmIds = warm.map((g) => g.contactId);
     const warmRevoked = await waitForRevocations(pool, warmIds, worker, Date.parse(warmExpires) + REVOKE_TIMEOUT_MS);
     if (warmRevoked < warmIds.length) {
-      throw new Error(`${kind}: ${warmIds.length - warmRevoked} warm-up grants were not revoked within ${REVOKE_TIMEOUT_MS} ms of their expiry:\n${worker.output()}`);
+      throw new Error(
+        `${kind}: ${warmIds.length - warmRevoked} warm-up grants were not revoked within ${REVOKE_TIMEOUT_MS} ms of their expiry:\n${worker.output()}`,
+      );
     }
 
     const busyBefore = await waitForQuiet();
@@ -385,7 +400,14 @@ async function measureBackend(kind: 'redis' | 'postgres'): Promise<BackendFigure
     const jobs = await jobFiguresOf(backend, grants, first, windowStart);
 
     const met = lateness !== null && missingIds.length === 0 && early.length === 0 && lateness.p99 <= GOAL_P99_MS;
-    const row = (label: string, s: Spread | null): (string | number)[] => [label, s?.n ?? 0, fmt(s?.min), fmt(s?.p50), fmt(s?.p99), fmt(s?.max)];
+    const row = (label: string, s: Spread | null): (string | number)[] => [
+      label,
+      s?.n ?? 0,
+      fmt(s?.min),
+      fmt(s?.p50),
+      fmt(s?.p99),
+      fmt(s?.max),
+    ];
     console.log(
       `\nrole expiry, BullMQ on ${kind === 'redis' ? 'Redis' : 'its PostgreSQL backend'}: ${GRANTS} grants, ${perSecond} expiring at each of ${WINDOW_SECONDS} whole seconds`,
     );
@@ -416,7 +438,10 @@ async function measureBackend(kind: 'redis' | 'postgres'): Promise<BackendFigure
     );
     console.log(`p99 goal <= ${GOAL_P99_MS} ms and never early: ${met ? 'met' : 'NOT met'}`);
     const perRevocation = cpuPerOperation(cpu, GRANTS);
-    if (perRevocation) console.log(`CPU ms per revocation over the window: ${JSON.stringify(perRevocation)}; CPU s used by other work: ${cpu?.other} of ${cpu?.capacity}`);
+    if (perRevocation)
+      console.log(
+        `CPU ms per revocation over the window: ${JSON.stringify(perRevocation)}; CPU s used by other work: ${cpu?.other} of ${cpu?.capacity}`,
+      );
     const problems = [
       early.length > 0
         ? `${early.length} grants revoked EARLY, before their expiry (e.g. ${early

@@ -119,7 +119,8 @@ async function createInvites(api: Child, token: string, emails: string[]): Promi
       }
     }),
   );
-  if (failures.length > 0) throw new Error(`${failures.length} of ${emails.length} creates failed, e.g.\n${failures.slice(0, 5).join('\n')}`);
+  if (failures.length > 0)
+    throw new Error(`${failures.length} of ${emails.length} creates failed, e.g.\n${failures.slice(0, 5).join('\n')}`);
   return created.filter((c): c is Created => c !== null);
 }
 
@@ -129,7 +130,9 @@ async function waitForMail(sink: MailSink, emails: string[], worker: Child, time
   let missing = emails.filter((e) => !sink.accepted.has(e));
   while (missing.length > 0 && Date.now() < deadline) {
     if (worker.process.exitCode !== null || worker.process.signalCode !== null) {
-      throw new Error(`the worker exited with ${worker.process.exitCode ?? worker.process.signalCode} while ${missing.length} mails were due:\n${worker.output()}`);
+      throw new Error(
+        `the worker exited with ${worker.process.exitCode ?? worker.process.signalCode} while ${missing.length} mails were due:\n${worker.output()}`,
+      );
     }
     await sleep(10);
     missing = missing.filter((e) => !sink.accepted.has(e));
@@ -181,7 +184,6 @@ async function stagesOf(backend: QueueBackend, created: Created[], sink: MailSin
   }
 }
 
-
 interface BackendFigures {
   backend: 'redis' | 'postgres';
   invites: number;
@@ -214,15 +216,22 @@ async function measureBackend(kind: 'redis' | 'postgres'): Promise<BackendFigure
     // Underscores only: the PostgreSQL backend makes a schema of the prefix and refuses a '-' in it.
     const queuePrefix = `bench_invite_${process.pid}_${randomUUID().slice(0, 8)}`;
     if (kind === 'redis') dropKeys = redisKeysCleanup(REDIS_URL, queuePrefix);
-    worker = startWorker(db.url, { smtpUrl: sink.url, publicUrl: api.baseUrl, redisUrl: kind === 'redis' ? REDIS_URL : undefined, queuePrefix });
-    const backend: QueueBackend = kind === 'redis' ? { kind, url: REDIS_URL, prefix: queuePrefix } : { kind, url: db.url, prefix: queuePrefix };
+    worker = startWorker(db.url, {
+      smtpUrl: sink.url,
+      publicUrl: api.baseUrl,
+      redisUrl: kind === 'redis' ? REDIS_URL : undefined,
+      queuePrefix,
+    });
+    const backend: QueueBackend =
+      kind === 'redis' ? { kind, url: REDIS_URL, prefix: queuePrefix } : { kind, url: db.url, prefix: queuePrefix };
     const run = randomUUID().slice(0, 8);
 
     log(`${kind}: warm-up, ${WARMUP_INVITES} invites (not measured)`);
     const warmEmails = Array.from({ length: WARMUP_INVITES }, (_, i) => `warm-${run}-${i}@example.com`);
     await createInvites(api, token, warmEmails);
     const warmMissing = await waitForMail(sink, warmEmails, worker, MAIL_TIMEOUT_MS);
-    if (warmMissing.length > 0) throw new Error(`${kind}: ${warmMissing.length} warm-up invites were not mailed within ${MAIL_TIMEOUT_MS} ms:\n${worker.output()}`);
+    if (warmMissing.length > 0)
+      throw new Error(`${kind}: ${warmMissing.length} warm-up invites were not mailed within ${MAIL_TIMEOUT_MS} ms:\n${worker.output()}`);
 
     const busyBefore = await waitForQuiet();
     await checkpoint();
@@ -274,7 +283,8 @@ async function measureBackend(kind: 'redis' | 'postgres'): Promise<BackendFigure
         `duplicated ${duplicates}; InviteSent events ${sent}`,
     );
     const perInvite = cpuPerOperation(cpu, INVITES);
-    if (perInvite) console.log(`CPU ms per invite: ${JSON.stringify(perInvite)}; CPU s used by other work: ${cpu?.other} of ${cpu?.capacity}`);
+    if (perInvite)
+      console.log(`CPU ms per invite: ${JSON.stringify(perInvite)}; CPU s used by other work: ${cpu?.other} of ${cpu?.capacity}`);
     const problems = [
       missing.length > 0 ? `${missing.length} invites never mailed (e.g. ${missing.slice(0, 3).join(', ')})` : null,
       duplicates > 0 ? `${duplicates} addresses mailed more than once` : null,

@@ -130,7 +130,9 @@ export async function readBench(): Promise<Record<string, unknown>> {
     const apiCpu = cpuPerOperation(http.cpu, http.ok);
     if (baseCpu && apiCpu) {
       console.log(`CPU ms per read: bare ${JSON.stringify(baseCpu)}; API ${JSON.stringify(apiCpu)}`);
-      console.log(`CPU s used by other work on the machine: ${base.cpu?.other} of ${base.cpu?.capacity} (bare run), ${http.cpu?.other} of ${http.cpu?.capacity} (API run)`);
+      console.log(
+        `CPU s used by other work on the machine: ${base.cpu?.other} of ${base.cpu?.capacity} (bare run), ${http.cpu?.other} of ${http.cpu?.capacity} (API run)`,
+      );
     }
     const failed = base.non2xx + base.errors + http.non2xx + http.errors;
     if (failed > 0) {

@@ -6,7 +6,18 @@ import { Database } from '@app/database';
 import { EventStore, verifyChains, type EventMetadata } from '@app/event-store';
 import { ContactQueries, rebuildReadTables } from '@app/projections';
 import { RoleCatalogue } from '@app/roles';
-import { checkpoint, createBenchDatabase, inPool, log, round, spread, table, waitForQuiet, type BenchDatabase, type Spread } from './support.js';
+import {
+  checkpoint,
+  createBenchDatabase,
+  inPool,
+  log,
+  round,
+  spread,
+  table,
+  waitForQuiet,
+  type BenchDatabase,
+  type Spread,
+} from './support.js';
 
 /** issue 6: at least 200,000 events in the log */
 const CONTACTS = 40_000;
@@ -80,7 +91,9 @@ export async function replayBench(): Promise<Record<string, unknown>> {
         done++;
         if (done % 5_000 === 0) {
           const seconds = (performance.now() - genStart) / 1000;
-          log(`  ${done} contacts, ${round((done * (1 + UPDATES_PER_CONTACT)) / seconds, 0)} events/s, ~${round(((CONTACTS - done) / done) * seconds, 0)} s left`);
+          log(
+            `  ${done} contacts, ${round((done * (1 + UPDATES_PER_CONTACT)) / seconds, 0)} events/s, ~${round(((CONTACTS - done) / done) * seconds, 0)} s left`,
+          );
         }
       },
     );
@@ -113,7 +126,10 @@ export async function replayBench(): Promise<Record<string, unknown>> {
     }
 
     // --- asOf on the 100-event stream, moments spread over its history
-    const { rows: history } = await db.query<{ recorded_at: Date }>('SELECT recorded_at FROM events WHERE stream_id = $1 ORDER BY stream_version', [asOfId]);
+    const { rows: history } = await db.query<{ recorded_at: Date }>(
+      'SELECT recorded_at FROM events WHERE stream_id = $1 ORDER BY stream_version',
+      [asOfId],
+    );
     if (history.length !== AS_OF_STREAM_EVENTS) throw new Error(`the asOf stream has ${history.length} events, not ${AS_OF_STREAM_EVENTS}`);
     const moments = Array.from({ length: AS_OF_READS }, (_, i) => history[i % history.length]!.recorded_at);
     const queries = new ContactQueries(db);
@@ -130,13 +146,22 @@ export async function replayBench(): Promise<Record<string, unknown>> {
         ['verifyChains (verify)', chains.events, round(verifySeconds, 2), verifyRate],
       ]),
     );
-    console.log(`replay goal >= ${GOAL_EVENTS_PER_SECOND} events/s: ${met ? 'met' : 'NOT met'}; chains broken: ${chains.breaks.length}; swap held the read tables ${round(rebuild.lockedMs, 1)} ms`);
+    console.log(
+      `replay goal >= ${GOAL_EVENTS_PER_SECOND} events/s: ${met ? 'met' : 'NOT met'}; chains broken: ${chains.breaks.length}; swap held the read tables ${round(rebuild.lockedMs, 1)} ms`,
+    );
     console.log(`\nasOf on a ${AS_OF_STREAM_EVENTS}-event stream (ContactQueries.asOf in-process, ${AS_OF_READS} reads each)`);
     console.log(
       table([
         ['asOf', 'n', 'min ms', 'p50 ms', 'p99 ms', 'max ms'],
         ['sequential', asOfSequential.n, asOfSequential.min, asOfSequential.p50, asOfSequential.p99, asOfSequential.max],
-        [`${AS_OF_CONCURRENCY} concurrent`, asOfConcurrent.n, asOfConcurrent.min, asOfConcurrent.p50, asOfConcurrent.p99, asOfConcurrent.max],
+        [
+          `${AS_OF_CONCURRENCY} concurrent`,
+          asOfConcurrent.n,
+          asOfConcurrent.min,
+          asOfConcurrent.p50,
+          asOfConcurrent.p99,
+          asOfConcurrent.max,
+        ],
       ]),
     );
 
@@ -144,11 +169,21 @@ export async function replayBench(): Promise<Record<string, unknown>> {
       events,
       streams: rebuild.streams,
       generateSeconds,
-      replay: { events: rebuild.events, seconds: round(rebuildSeconds, 3), eventsPerSecond: replayRate, lockedMs: round(rebuild.lockedMs, 1), rows: rebuild.rows },
+      replay: {
+        events: rebuild.events,
+        seconds: round(rebuildSeconds, 3),
+        eventsPerSecond: replayRate,
+        lockedMs: round(rebuild.lockedMs, 1),
+        rows: rebuild.rows,
+      },
       verify: { events: chains.events, seconds: round(verifySeconds, 3), eventsPerSecond: verifyRate, breaks: chains.breaks.length },
       goalEventsPerSecond: GOAL_EVENTS_PER_SECOND,
       met,
-      asOf: { streamEvents: AS_OF_STREAM_EVENTS, sequential: asOfSequential, concurrent: { concurrency: AS_OF_CONCURRENCY, ...asOfConcurrent } },
+      asOf: {
+        streamEvents: AS_OF_STREAM_EVENTS,
+        sequential: asOfSequential,
+        concurrent: { concurrency: AS_OF_CONCURRENCY, ...asOfConcurrent },
+      },
       machineBusyBefore: busyBefore,
     };
   } finally {

@@ -2,11 +2,22 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { cleanUpAll, freePort, HOST, log, onCleanUp, redisKeysCleanup, reserveBenchDatabase, round, table, waitForQuiet } from './support.js';
+import {
+  cleanUpAll,
+  freePort,
+  HOST,
+  log,
+  onCleanUp,
+  redisKeysCleanup,
+  reserveBenchDatabase,
+  round,
+  table,
+  waitForQuiet,
+} from './support.js';
 
 /**
  * `npm run bench -- start` (issue 7): from spawning the service to its first `GET /health` 200,
@@ -16,7 +27,8 @@ import { cleanUpAll, freePort, HOST, log, onCleanUp, redisKeysCleanup, reserveBe
  * Also: when the start line (database ready) was logged, and how long SIGTERM takes to stop it all.
  */
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The project's root: the nearest folder up from this compiled file with a package.json (dist/ links into .build/). */
+const ROOT = projectRoot(fileURLToPath(new URL('.', import.meta.url)));
 const CLI_MAIN = fileURLToPath(new URL('../apps/cli/src/main.js', import.meta.url));
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** issue 7: `npm ci && npm start` healthy within this, embedded */
@@ -48,7 +60,14 @@ interface Scenario {
 /** One start: spawn, poll /health every 20 ms, then SIGTERM (the process group for npm) and wait for the exit. */
 async function startOnce(how: How, env: Record<string, string>, dataDir: string | null): Promise<Run> {
   const port = await freePort();
-  const fullEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', PORT: String(port), HOST, LOG_LEVEL: 'info', ...env };
+  const fullEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    PORT: String(port),
+    HOST,
+    LOG_LEVEL: 'info',
+    ...env,
+  };
   const spawnedAt = performance.now();
   const wallAt = Date.now();
   // npm gets a process group of its own, so SIGTERM reaches npm, its shell and node as a terminal's Ctrl-C would.
@@ -83,7 +102,8 @@ async function startOnce(how: How, env: Record<string, string>, dataDir: string 
   try {
     const deadline = spawnedAt + HEALTH_TIMEOUT_MS;
     for (;;) {
-      if (child.exitCode !== null || performance.now() > deadline) throw new Error(`${how} did not become healthy:\n${output.slice(-3000)}`);
+      if (child.exitCode !== null || performance.now() > deadline)
+        throw new Error(`${how} did not become healthy:\n${output.slice(-3000)}`);
       const ok = await fetch(`http://${HOST}:${port}/health`, { signal: AbortSignal.timeout(1_000) }).then(
         (r) => r.status === 200,
         () => false,
@@ -95,8 +115,16 @@ async function startOnce(how: How, env: Record<string, string>, dataDir: string 
     const stoppingAt = performance.now();
     await stop();
     // npm exits before its node child does: stopped means the whole group is gone, and the embedded Postgres's lock.
-    while ((groupLives(how, child) || (dataDir !== null && existsSync(join(dataDir, 'postgres.lock')))) && performance.now() - stoppingAt < 20_000) await sleep(10);
-    return { healthyMs: round(healthyMs, 0), databaseMs: databaseAt === null ? null : databaseAt - wallAt, stopMs: round(performance.now() - stoppingAt, 0) };
+    while (
+      (groupLives(how, child) || (dataDir !== null && existsSync(join(dataDir, 'postgres.lock')))) &&
+      performance.now() - stoppingAt < 20_000
+    )
+      await sleep(10);
+    return {
+      healthyMs: round(healthyMs, 0),
+      databaseMs: databaseAt === null ? null : databaseAt - wallAt,
+      stopMs: round(performance.now() - stoppingAt, 0),
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -131,7 +159,13 @@ async function embedded(how: How, data: 'fresh' | 'existing'): Promise<Scenario>
     runs.push(await startOnce(how, { DATA_DIR: dataDir }, dataDir));
     log(`${how}, embedded, ${data} data: healthy after ${runs.at(-1)?.healthyMs} ms`);
   }
-  return { name: `${how}, embedded Postgres, ${data === 'fresh' ? 'fresh DATA_DIR (initdb)' : 'existing DATA_DIR'}`, how, mode: 'embedded', data, runs };
+  return {
+    name: `${how}, embedded Postgres, ${data === 'fresh' ? 'fresh DATA_DIR (initdb)' : 'existing DATA_DIR'}`,
+    how,
+    mode: 'embedded',
+    data,
+    runs,
+  };
 }
 
 /** DATABASE_URL to a database of the bench's own on the local server (made by the first start's migrate), REDIS_URL. */
@@ -196,6 +230,15 @@ export async function startBench(): Promise<Record<string, unknown>> {
   );
   const embeddedNpm = summary.filter((s) => s.how === 'npm start' && s.mode === 'embedded');
   const worst = Math.max(...embeddedNpm.map((s) => s.healthyMs.max));
-  console.log(`\nnpm start, embedded, slowest run: ${worst} ms (goal <= ${GOAL_MS} ms after npm ci: ${worst <= GOAL_MS ? 'met' : 'NOT met'})`);
+  console.log(
+    `\nnpm start, embedded, slowest run: ${worst} ms (goal <= ${GOAL_MS} ms after npm ci: ${worst <= GOAL_MS ? 'met' : 'NOT met'})`,
+  );
   return { goalMs: GOAL_MS, met: worst <= GOAL_MS, machineBusyBefore: busy, scenarios: summary };
+}
+
+function projectRoot(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+  }
+  throw new Error(`no package.json above ${from}`);
 }

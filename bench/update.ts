@@ -32,13 +32,23 @@ function updateRequests(ids: string[]): AutocannonRequest[] {
       method: 'POST',
       setupRequest: (request) => {
         const i = n++;
-        return { ...request, path: `/api/contacts/${ids[i % ids.length]}.json`, body: JSON.stringify({ contact: { lastname: `L-${run}-${i}` } }) };
+        return {
+          ...request,
+          path: `/api/contacts/${ids[i % ids.length]}.json`,
+          body: JSON.stringify({ contact: { lastname: `L-${run}-${i}` } }),
+        };
       },
     },
   ];
 }
 
-async function measure(api: Child, database: string, token: string, ids: string[], label: string): Promise<LoadFigures & { cpu: Record<string, number> | null }> {
+async function measure(
+  api: Child,
+  database: string,
+  token: string,
+  ids: string[],
+  label: string,
+): Promise<LoadFigures & { cpu: Record<string, number> | null }> {
   const options = {
     url: api.baseUrl,
     connections: CONNECTIONS,
@@ -77,7 +87,9 @@ export async function updateBench(): Promise<Record<string, unknown>> {
 
     // No lost update: the contended contact's version is 1 + every update that was accepted.
     const pool = new Database({ url: db.url, max: 1 });
-    const { rows } = await pool.query<{ events: string }>('SELECT count(*) AS events FROM events WHERE stream_id = $1', [hot]).finally(() => pool.close());
+    const { rows } = await pool
+      .query<{ events: string }>('SELECT count(*) AS events FROM events WHERE stream_id = $1', [hot])
+      .finally(() => pool.close());
     const response = await fetch(`${api.baseUrl}/api/contacts/${hot}.json`, { headers: { authorization: `Bearer ${token}` } });
     const { contact } = (await response.json()) as { contact: { version: number } };
     const lost = Number(rows[0]?.events ?? 0) - contact.version;
@@ -90,7 +102,8 @@ export async function updateBench(): Promise<Record<string, unknown>> {
       ]),
     );
     console.log(`contended contact: version ${contact.version}, ${rows[0]?.events} events, lost updates: ${lost}`);
-    if (contended.cpu && distinct.cpu) console.log(`CPU ms per update: contended ${JSON.stringify(contended.cpu)}; spread ${JSON.stringify(distinct.cpu)}`);
+    if (contended.cpu && distinct.cpu)
+      console.log(`CPU ms per update: contended ${JSON.stringify(contended.cpu)}; spread ${JSON.stringify(distinct.cpu)}`);
     if (contended.non2xx + distinct.non2xx > 0 || lost !== 0) process.exitCode = 1;
     const figures = (f: LoadFigures & { cpu: Record<string, number> | null }): Record<string, unknown> => ({
       rps: f.rps,
@@ -101,7 +114,13 @@ export async function updateBench(): Promise<Record<string, unknown>> {
       errors: f.errors,
       cpuMs: f.cpu,
     });
-    return { contended: figures(contended), distinct: figures(distinct), contendedVersion: contact.version, lostUpdates: lost, machineBusyBefore: busyBefore };
+    return {
+      contended: figures(contended),
+      distinct: figures(distinct),
+      contendedVersion: contact.version,
+      lostUpdates: lost,
+      machineBusyBefore: busyBefore,
+    };
   } finally {
     await api?.stop();
     await db?.drop();

@@ -109,7 +109,8 @@ export async function usersBench(): Promise<Record<string, unknown>> {
     );
     console.log(`ratio users/raw = ${ratio} (goal >= ${RATIO_GOAL}: ${ratio >= RATIO_GOAL ? 'met' : 'NOT met'})`);
     console.log(`GET p99 under user load = ${reads.p99} ms (goal < ${P99_GOAL}: ${reads.p99 < P99_GOAL ? 'met' : 'NOT met'})`);
-    if (cpu) console.log(`CPU s over the API run: ${JSON.stringify(cpu.seconds)}; other work on the machine: ${cpu.other} of ${cpu.capacity}`);
+    if (cpu)
+      console.log(`CPU s over the API run: ${JSON.stringify(cpu.seconds)}; other work on the machine: ${cpu.other} of ${cpu.capacity}`);
     const failed = users.non2xx + users.errors + reads.non2xx + reads.errors;
     if (failed > 0) {
       console.log(`FAIL: non-2xx or errors (users ${JSON.stringify(users.statusCodes)}, reads ${JSON.stringify(reads.statusCodes)})`);

@@ -12,7 +12,6 @@ const API_MAIN = fileURLToPath(new URL('../../dist/apps/api/src/main.js', import
 const HOST = '127.0.0.1';
 const ADMIN_PASSWORD = 'a-dashboard-password';
 
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The Redis connections whose name starts with the queue prefix (BullMQ names its connections so). */
@@ -95,7 +94,10 @@ describe('API shutdown', () => {
       child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       for (let i = 0; ; i++) {
-        const ready = await fetch(`${baseUrl}/health`).then((r) => r.status === 200, () => false);
+        const ready = await fetch(`${baseUrl}/health`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
         if (ready) break;
         if (i > 150 || child.exitCode !== null) throw new Error(`the API did not start:\n${output}`);
         await sleep(100);

@@ -1,4 +1,14 @@
-import { aCreatedContact, aGuestPayload, aRole, aUserPayload, contactOf, errorsOf, post, problemOf, readContact } from '../support/contact-requests.js';
+import {
+  aCreatedContact,
+  aGuestPayload,
+  aRole,
+  aUserPayload,
+  contactOf,
+  errorsOf,
+  post,
+  problemOf,
+  readContact,
+} from '../support/contact-requests.js';
 import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
 describe('approving and rejecting pending grants', () => {
@@ -25,7 +35,9 @@ describe('approving and rejecting pending grants', () => {
   async function aUserAwaiting(method: 'admin' | 'email' = 'admin'): Promise<{ id: string; reference: string }> {
     const reference = await aRole(api, token, method);
     const contact = await aCreatedContact(api, token, aUserPayload({ accessRoles: [reference] }));
-    expect(contact.accessRoles).toEqual([{ reference, status: 'pending', expires: null, pendingReason: method === 'admin' ? 'admin_approval' : 'email_verification' }]);
+    expect(contact.accessRoles).toEqual([
+      { reference, status: 'pending', expires: null, pendingReason: method === 'admin' ? 'admin_approval' : 'email_verification' },
+    ]);
     return { id: contact.id, reference };
   }
 

@@ -1,5 +1,14 @@
 import type { ContactView } from '@app/contacts';
-import { aCreatedContact, aRole, aUserPayload, errorsOf, get, readContact, updateContact, uniqueEmail } from '../support/contact-requests.js';
+import {
+  aCreatedContact,
+  aRole,
+  aUserPayload,
+  errorsOf,
+  get,
+  readContact,
+  updateContact,
+  uniqueEmail,
+} from '../support/contact-requests.js';
 import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
 interface AuditEvent {
@@ -29,7 +38,14 @@ describe('audit', () => {
   describe('GET /api/contacts/{id}/events.json', () => {
     it('lists every event of the contact in version order, with who caused it, and hides password and token hashes', async () => {
       const contact = await aCreatedContact(api, token, aUserPayload({ password: 'secret123' }), { invite: true });
-      await updateContact(api, token, contact.id, { firstname: 'Renamed', password: 'another456' }, {}, { 'x-correlation-id': 'audit-corr-1' });
+      await updateContact(
+        api,
+        token,
+        contact.id,
+        { firstname: 'Renamed', password: 'another456' },
+        {},
+        { 'x-correlation-id': 'audit-corr-1' },
+      );
 
       const sut = await get(api, token, `/api/contacts/${contact.id}/events.json`);
 
@@ -40,7 +56,10 @@ describe('audit', () => {
       expect(events.every((e) => e.streamId === contact.id && ATOM.test(e.recordedAt) && Number.isInteger(e.position))).toBe(true);
       expect(events[1]?.data).toEqual({ passwordHash: '[redacted]' });
       expect(events[2]?.data).toEqual({ tokenHash: '[redacted]', expiresAt: expect.stringMatching(ATOM) });
-      expect(events[3]).toMatchObject({ data: { firstname: 'Renamed' }, metadata: { correlationId: 'audit-corr-1', clientId: expect.any(String), requestId: expect.any(String) } });
+      expect(events[3]).toMatchObject({
+        data: { firstname: 'Renamed' },
+        metadata: { correlationId: 'audit-corr-1', clientId: expect.any(String), requestId: expect.any(String) },
+      });
       expect(sut.body).not.toMatch(/\$2[aby]\$/);
     });
 
@@ -68,7 +87,7 @@ describe('audit', () => {
       let after = 0;
       // A transaction running anywhere on the server holds the feed back a moment: an empty page
       // before our five events arrived means "not yet", so wait and ask again.
-      for (let waits = 0; waits < 100; ) {
+      for (let waits = 0; waits < 100;) {
         const page = await get(api, token, `/api/events.json?after=${after}&limit=2`);
         expect(page.statusCode).toBe(200);
         const events = eventsOf(page);
@@ -120,7 +139,11 @@ describe('audit', () => {
       api.clock.set(new Date('2026-02-01T09:00:00Z'));
       const reference = await aRole(api, token, 'none');
       const email = uniqueEmail('asof');
-      const contact = await aCreatedContact(api, token, aUserPayload({ email, firstname: 'Before', accessRoles: [{ reference, expires: '2026-02-01T12:00:00+00:00' }] }));
+      const contact = await aCreatedContact(
+        api,
+        token,
+        aUserPayload({ email, firstname: 'Before', accessRoles: [{ reference, expires: '2026-02-01T12:00:00+00:00' }] }),
+      );
       api.clock.set(new Date('2026-02-01T10:00:00Z'));
       await updateContact(api, token, contact.id, { firstname: 'After' });
       api.clock.set(new Date('2026-02-01T13:00:00Z'));
@@ -135,7 +158,11 @@ describe('audit', () => {
       const renamed = await at('2026-02-01T11:00:00+01:00'); // 10:00 UTC, the moment of the update
       const expired = await at('2026-02-01T12:00:00+00:00');
 
-      expect(created).toMatchObject({ firstname: 'Before', version: 3, accessRoles: [{ reference, status: 'active', expires: '2026-02-01T12:00:00+00:00' }] });
+      expect(created).toMatchObject({
+        firstname: 'Before',
+        version: 3,
+        accessRoles: [{ reference, status: 'active', expires: '2026-02-01T12:00:00+00:00' }],
+      });
       expect(renamed).toMatchObject({ firstname: 'After', version: 4, accessRoles: [{ reference }] });
       // The grant's expiry had passed by noon: as of then it is not shown, though no event revoked it.
       expect(expired).toMatchObject({ firstname: 'After', accessRoles: [] });

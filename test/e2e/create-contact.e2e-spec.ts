@@ -289,7 +289,13 @@ describe('POST /api/contacts.json', () => {
       const sut = await createContact(api, token, aBranchPayload({ firstname: 'Bea', lastname: 'Branch', password: 'secret123' }));
 
       expect(sut.statusCode).toBe(201);
-      expect(contactOf(sut)).toMatchObject({ type: 'branch', firstname: null, lastname: null, company: 'Acme Ipswich', hasPassword: false });
+      expect(contactOf(sut)).toMatchObject({
+        type: 'branch',
+        firstname: null,
+        lastname: null,
+        company: 'Acme Ipswich',
+        hasPassword: false,
+      });
     });
 
     it('ignores a password that would break the password policy', async () => {
@@ -320,7 +326,11 @@ describe('POST /api/contacts.json', () => {
 
     it('keeps names and company given on the address itself', async () => {
       const sut = contactOf(
-        await createContact(api, token, aUserPayload({ company: 'Own Co', address: anAddressPayload({ firstname: 'Al', lastname: 'Other', company: 'Other Co' }) })),
+        await createContact(
+          api,
+          token,
+          aUserPayload({ company: 'Own Co', address: anAddressPayload({ firstname: 'Al', lastname: 'Other', company: 'Other Co' }) }),
+        ),
       );
 
       expect(sut.address).toMatchObject({ firstname: 'Al', lastname: 'Other', company: 'Other Co' });
@@ -406,7 +416,11 @@ describe('POST /api/contacts.json', () => {
       const reference = await aRole(api, token, method);
 
       const sut = contactOf(
-        await createContact(api, token, aUserPayload({ accessRoles: [{ reference, status: 'active', expires: '2030-06-01T12:00:00+00:00' }] })),
+        await createContact(
+          api,
+          token,
+          aUserPayload({ accessRoles: [{ reference, status: 'active', expires: '2030-06-01T12:00:00+00:00' }] }),
+        ),
       );
 
       expect(sut.accessRoles).toEqual([{ reference, status: 'active', expires: '2030-06-01T12:00:00+00:00' }]);
@@ -423,7 +437,9 @@ describe('POST /api/contacts.json', () => {
     it('grants roles to an invited user without a password', async () => {
       const reference = await aRole(api, token, 'email');
 
-      const sut = contactOf(await createContact(api, token, aUserPayload({ password: undefined, accessRoles: [reference] }), { invite: true }));
+      const sut = contactOf(
+        await createContact(api, token, aUserPayload({ password: undefined, accessRoles: [reference] }), { invite: true }),
+      );
 
       expect(sut.accessRoles).toEqual([{ reference, status: 'pending', expires: null, pendingReason: 'email_verification' }]);
     });
@@ -503,7 +519,11 @@ describe('POST /api/contacts.json', () => {
     ] as const)('ignores accessRoles for a %s, even unknown ones', async (_type, payload) => {
       const known = await aRole(api, token, 'none');
 
-      const sut = await createContact(api, token, payload({ accessRoles: [known, 'no-such-role', { reference: 'x', expires: '2001-01-01T00:00:00+00:00' }] }));
+      const sut = await createContact(
+        api,
+        token,
+        payload({ accessRoles: [known, 'no-such-role', { reference: 'x', expires: '2001-01-01T00:00:00+00:00' }] }),
+      );
 
       expect(sut.statusCode).toBe(201);
       expect(contactOf(sut).accessRoles).toEqual([]);

@@ -46,17 +46,38 @@ describe('problem documents', () => {
     ['a JSON number', () => send('42'), 422],
     ['JSON null', () => send('null'), 422],
     ['a NUL character in a string', () => send(guestJson('An\u0000n')), 422],
-    ['an escaped NUL in a string', () => send(`{"contact":{"type":"guest","firstname":"An\\u0000n","lastname":"Lee","email":"nul@example.com"}}`), 422],
-    ['an unpaired surrogate', () => send(`{"contact":{"type":"guest","firstname":"\\ud800","lastname":"Lee","email":"s@example.com"}}`), 422],
+    [
+      'an escaped NUL in a string',
+      () => send(`{"contact":{"type":"guest","firstname":"An\\u0000n","lastname":"Lee","email":"nul@example.com"}}`),
+      422,
+    ],
+    [
+      'an unpaired surrogate',
+      () => send(`{"contact":{"type":"guest","firstname":"\\ud800","lastname":"Lee","email":"s@example.com"}}`),
+      422,
+    ],
     ['a __proto__ key', () => send('{"contact":{"type":"guest"},"__proto__":{"admin":true}}'), 400],
     ['a nested __proto__ key', () => send('{"contact":{"type":"guest","__proto__":{"admin":true}}}'), 400],
     ['a constructor.prototype key', () => send('{"contact":{"constructor":{"prototype":{"admin":true}}}}'), 400],
     ['nesting 100 levels deep', () => send(`{"contact":{"type":"guest","address":${'{"a":'.repeat(100)}1${'}'.repeat(100)}}}`), 422],
     ['contact as a string', () => send('{"contact":"guest"}'), 422],
     ['a user breaking a rule', () => createContact(api, token, aUserPayload({ password: 'short' })), 422],
-    ['an unknown route', () => api.http.inject({ method: 'GET', url: '/api/nothing.json', headers: { authorization: `Bearer ${token}` } }), 404],
+    [
+      'an unknown route',
+      () => api.http.inject({ method: 'GET', url: '/api/nothing.json', headers: { authorization: `Bearer ${token}` } }),
+      404,
+    ],
     ['an unknown top-level route', () => api.http.inject({ method: 'GET', url: '/nothing' }), 404],
-    ['an unknown contact', () => api.http.inject({ method: 'GET', url: '/api/contacts/00000000-0000-4000-8000-000000000000.json', headers: { authorization: `Bearer ${token}` } }), 404],
+    [
+      'an unknown contact',
+      () =>
+        api.http.inject({
+          method: 'GET',
+          url: '/api/contacts/00000000-0000-4000-8000-000000000000.json',
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      404,
+    ],
     ['no token', () => api.http.inject({ method: 'GET', url: '/api/contacts.json' }), 401],
   ];
 
@@ -67,7 +88,13 @@ describe('problem documents', () => {
     expect(sut.headers['content-type']).toMatch(/^application\/problem\+json/);
     const body = sut.json<Record<string, unknown>>();
     expect(body).toEqual(
-      expect.objectContaining({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String), errors: expect.any(Array) }),
+      expect.objectContaining({
+        type: expect.any(String),
+        title: expect.any(String),
+        status,
+        detail: expect.any(String),
+        errors: expect.any(Array),
+      }),
     );
     expect(Object.keys(body)).toEqual(expect.arrayContaining(['type', 'title', 'status', 'detail', 'errors']));
   });
@@ -127,7 +154,9 @@ describe('problem documents', () => {
   });
 
   it('does not merge a __proto__ key into anything', async () => {
-    const sut = await send('{"contact":{"type":"guest","firstname":"A","lastname":"B","email":"proto@example.com"},"__proto__":{"polluted":true}}');
+    const sut = await send(
+      '{"contact":{"type":"guest","firstname":"A","lastname":"B","email":"proto@example.com"},"__proto__":{"polluted":true}}',
+    );
 
     expect(sut.statusCode).toBe(400);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

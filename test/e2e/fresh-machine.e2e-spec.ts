@@ -22,7 +22,6 @@ const START_TIMEOUT_MS = 60_000;
 /** Every server a test started, so none outlives the file whatever fails. */
 const servers: ChildProcess[] = [];
 
-
 /** Nothing configured but where the data goes: no DATABASE_URL, REDIS_URL or SMTP_URL. */
 function freshEnv(dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, DATA_DIR: dataDir, ...extra };
@@ -45,7 +44,9 @@ async function startServer(dataDir: string, port: number): Promise<Server> {
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const baseUrl = `http://${HOST}:${port}`;
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
@@ -53,14 +54,20 @@ async function startServer(dataDir: string, port: number): Promise<Server> {
       child.kill('SIGKILL');
       throw new Error(`the server did not become healthy:\n${output}`);
     }
-    const ready = await fetch(`${baseUrl}/health`).then((r) => r.status === 200, () => false);
+    const ready = await fetch(`${baseUrl}/health`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ready && child.exitCode === null) break;
     await sleep(100);
   }
   return { child, baseUrl, output: () => output, exited };
 }
 
-async function stopServer(server: Server, signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null } | null> {
+async function stopServer(
+  server: Server,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<{ code: number | null; signal: NodeJS.Signals | null } | null> {
   server.child.kill(signal);
   let timer: NodeJS.Timeout | undefined;
   const exit = await Promise.race([server.exited, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 20_000)))]);
@@ -119,7 +126,9 @@ function atomIn(ms: number): string {
 
 async function eventTypes(baseUrl: string, token: string, contactId: string): Promise<string[]> {
   const response = await fetch(`${baseUrl}/api/contacts/${contactId}/events.json`, { headers: { authorization: `Bearer ${token}` } });
-  return (await json<{ events: { type: string; data: { reason?: string } }[] }>(response)).events.map((e) => (e.data.reason ? `${e.type}:${e.data.reason}` : e.type));
+  return (await json<{ events: { type: string; data: { reason?: string } }[] }>(response)).events.map((e) =>
+    e.data.reason ? `${e.type}:${e.data.reason}` : e.type,
+  );
 }
 
 async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
@@ -165,7 +174,10 @@ describe('a fresh machine: npm start with nothing configured', () => {
       ),
     );
     expect(server.output()).not.toContain(password);
-    expect(await json(await fetch(`${baseUrl}/health`))).toEqual({ status: 'ok', checks: { postgres: { status: 'up' }, queue: { status: 'up', backend: 'postgres' } } });
+    expect(await json(await fetch(`${baseUrl}/health`))).toEqual({
+      status: 'ok',
+      checks: { postgres: { status: 'up' }, queue: { status: 'up', backend: 'postgres' } },
+    });
 
     // The CLI finds the server's embedded Postgres through DATA_DIR and uses it.
     const made = await cli(dataDir, 'clients:create', '--name', 'newcomer', '--scopes', 'contacts,roles,audit');
@@ -180,7 +192,13 @@ describe('a fresh machine: npm start with nothing configured', () => {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({
-        contact: { type: 'user', firstname: 'Ada', lastname: 'Lovelace', email: 'ada@example.com', accessRoles: [{ reference: 'trial', expires, status: 'active' }] },
+        contact: {
+          type: 'user',
+          firstname: 'Ada',
+          lastname: 'Lovelace',
+          email: 'ada@example.com',
+          accessRoles: [{ reference: 'trial', expires, status: 'active' }],
+        },
         invite: true,
       }),
     });
@@ -196,7 +214,13 @@ describe('a fresh machine: npm start with nothing configured', () => {
     expect(Array.isArray(mail.to) ? mail.to[0]?.text : mail.to?.text).toBe('ada@example.com');
     expect(mail.text).toContain(`http://localhost:${port}/invites/`);
     await until('the grant revoked on expiry', async () => (await eventTypes(baseUrl, token, contact.id)).includes('RoleRevoked:expired'));
-    expect(await eventTypes(baseUrl, token, contact.id)).toEqual(['ContactCreated', 'RoleGranted', 'InviteIssued', 'InviteSent', 'RoleRevoked:expired']);
+    expect(await eventTypes(baseUrl, token, contact.id)).toEqual([
+      'ContactCreated',
+      'RoleGranted',
+      'InviteIssued',
+      'InviteSent',
+      'RoleRevoked:expired',
+    ]);
 
     const exit = await stopServer(server);
 
@@ -212,7 +236,9 @@ describe('a fresh machine: npm start with nothing configured', () => {
 
     server = await startServer(dataDir, port);
     expect(server.output()).not.toContain('initialising');
-    expect((await fetch(`${server.baseUrl}/api/contacts/${contactId}.json`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${server.baseUrl}/api/contacts/${contactId}.json`, { headers: { authorization: `Bearer ${token}` } })).status,
+    ).toBe(200);
     const before = postgresProcessesOn(cluster);
     expect(before).not.toEqual([]);
 
@@ -223,7 +249,13 @@ describe('a fresh machine: npm start with nothing configured', () => {
 
     expect(server.output()).toContain('postgres.lock is stale');
     expect(server.output()).toContain('left running on');
-    expect(await eventTypes(server.baseUrl, token, contactId)).toEqual(['ContactCreated', 'RoleGranted', 'InviteIssued', 'InviteSent', 'RoleRevoked:expired']);
+    expect(await eventTypes(server.baseUrl, token, contactId)).toEqual([
+      'ContactCreated',
+      'RoleGranted',
+      'InviteIssued',
+      'InviteSent',
+      'RoleRevoked:expired',
+    ]);
     const verify = await cli(dataDir, 'verify');
     expect(verify).toMatchObject({ code: 0, stdout: 'verify: 5 events in 1 streams, every chain intact\n' });
     expect(await stopServer(server)).toEqual({ code: 0, signal: null });

@@ -48,11 +48,19 @@ describe('hostile input', () => {
   });
   afterAll(() => api.close());
 
-  const raw = (method: 'GET' | 'POST', url: string, payload?: string | Buffer, contentType: string | null = 'application/json'): Promise<Response> =>
+  const raw = (
+    method: 'GET' | 'POST',
+    url: string,
+    payload?: string | Buffer,
+    contentType: string | null = 'application/json',
+  ): Promise<Response> =>
     api.http.inject({
       method,
       url,
-      headers: { authorization: `Bearer ${token}`, ...(contentType === null || payload === undefined ? {} : { 'content-type': contentType }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(contentType === null || payload === undefined ? {} : { 'content-type': contentType }),
+      },
       ...(payload === undefined ? {} : { payload }),
     });
 
@@ -111,11 +119,19 @@ describe('hostile input', () => {
     }
     add('a valid body cut in half', () => sendRaw(route, valid().slice(0, Math.floor(valid().length / 2))), { status: 400 });
     add('a valid body less its last byte', () => sendRaw(route, valid().slice(0, -1)), { status: 400 });
-    add('invalid UTF-8 in a name of an incomplete contact', () => sendRaw(route, Buffer.concat([Buffer.from('{"contact":{"email":"x","firstname":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}}')])), {
-      // Bytes that are not UTF-8 decode to U+FFFD: an odd name, not a failure.
-      status: 422,
-      pointer: '/contact/email',
-    });
+    add(
+      'invalid UTF-8 in a name of an incomplete contact',
+      () =>
+        sendRaw(
+          route,
+          Buffer.concat([Buffer.from('{"contact":{"email":"x","firstname":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}}')]),
+        ),
+      {
+        // Bytes that are not UTF-8 decode to U+FFFD: an odd name, not a failure.
+        status: 422,
+        pointer: '/contact/email',
+      },
+    );
 
     // Wrong content types.
     for (const type of [
@@ -133,12 +149,19 @@ describe('hostile input', () => {
     }
     add('no Content-Type', () => sendRaw(route, valid(), null), { status: 415 });
     add('a form body as a form', () => sendRaw(route, 'contact[firstname]=Ann', 'application/x-www-form-urlencoded'), { status: 415 });
-    add('a multipart body', () => sendRaw(route, '--x\r\nContent-Disposition: form-data; name="contact"\r\n\r\n{}\r\n--x--\r\n', 'multipart/form-data; boundary=x'), {
-      status: 415,
-    });
+    add(
+      'a multipart body',
+      () =>
+        sendRaw(route, '--x\r\nContent-Disposition: form-data; name="contact"\r\n\r\n{}\r\n--x--\r\n', 'multipart/form-data; boundary=x'),
+      {
+        status: 415,
+      },
+    );
 
     // Bodies over 1 MiB.
-    add('a JSON body over 1 MiB', () => sendBody(route, { contact: routes[route].contact({ firstname: 'x'.repeat(MIB + 10) }) }), { status: 413 });
+    add('a JSON body over 1 MiB', () => sendBody(route, { contact: routes[route].contact({ firstname: 'x'.repeat(MIB + 10) }) }), {
+      status: 413,
+    });
     add('garbage over 1 MiB', () => sendRaw(route, Buffer.alloc(MIB + 1, 0x7b)), { status: 413 });
 
     // Envelopes that are not an object.
@@ -205,7 +228,10 @@ describe('hostile input', () => {
       ['a boolean', true],
       ['an object', { reference: 'x' }],
     ] as const) {
-      add(`accessRoles as ${name}`, () => sendContact(route, { accessRoles: value }), { status: 422, pointer: under('/contact/accessRoles') });
+      add(`accessRoles as ${name}`, () => sendContact(route, { accessRoles: value }), {
+        status: 422,
+        pointer: under('/contact/accessRoles'),
+      });
     }
     for (const [name, value, pointer] of [
       ['a number', 7, '/contact/accessRoles/0'],
@@ -252,8 +278,16 @@ describe('hostile input', () => {
     ] as const) {
       add(`invite as ${name}`, () => sendContact(route, {}, { invite: value }), { status: 422, pointer: '/invite' });
     }
-    add('an unknown top-level member', () => sendContact(route, {}, { admin: true }), { status: 422, pointer: '/admin', code: 'unknown_field' });
-    add('an unknown contact member', () => sendContact(route, { role: 'admin' }), { status: 422, pointer: '/contact/role', code: 'unknown_field' });
+    add('an unknown top-level member', () => sendContact(route, {}, { admin: true }), {
+      status: 422,
+      pointer: '/admin',
+      code: 'unknown_field',
+    });
+    add('an unknown contact member', () => sendContact(route, { role: 'admin' }), {
+      status: 422,
+      pointer: '/contact/role',
+      code: 'unknown_field',
+    });
 
     // Invalid emails.
     for (const email of [
@@ -282,17 +316,34 @@ describe('hostile input', () => {
     for (const field of ['firstname', 'lastname', 'password']) {
       add(`a ${field} of 10k characters`, () => sendContact(route, { [field]: long }), { status: 422, pointer: `/contact/${field}` });
     }
-    add('a company of 10k characters', () => sendContact(route, { company: long }), { status: 422, pointer: '/contact/company', code: 'too_long' });
-    add('a company of 10k + 1 characters', () => sendContact(route, { company: `${long}x` }), { status: 422, pointer: '/contact/company', code: 'too_long' });
-    add('an email of 10k characters', () => sendContact(route, { email: `${long}@example.com` }), { status: 422, pointer: '/contact/email' });
-    add('an email with a 10k domain', () => sendContact(route, { email: `a@${'x'.repeat(9_990)}.com` }), { status: 422, pointer: '/contact/email' });
+    add('a company of 10k characters', () => sendContact(route, { company: long }), {
+      status: 422,
+      pointer: '/contact/company',
+      code: 'too_long',
+    });
+    add('a company of 10k + 1 characters', () => sendContact(route, { company: `${long}x` }), {
+      status: 422,
+      pointer: '/contact/company',
+      code: 'too_long',
+    });
+    add('an email of 10k characters', () => sendContact(route, { email: `${long}@example.com` }), {
+      status: 422,
+      pointer: '/contact/email',
+    });
+    add('an email with a 10k domain', () => sendContact(route, { email: `a@${'x'.repeat(9_990)}.com` }), {
+      status: 422,
+      pointer: '/contact/email',
+    });
     for (const field of ['firstname', 'lastname', 'company', 'line1', 'line2', 'line3', 'city', 'region', 'countryCode', 'zip']) {
       add(`address.${field} of 10k characters`, () => sendContact(route, { address: { [field]: long } }), {
         status: 422,
         pointer: `/contact/address/${field}`,
       });
     }
-    add('a tag of 10k characters', () => sendContact(route, { tags: { contact: ['vip', long] } }), { status: 422, pointer: under('/contact/tags') });
+    add('a tag of 10k characters', () => sendContact(route, { tags: { contact: ['vip', long] } }), {
+      status: 422,
+      pointer: under('/contact/tags'),
+    });
     add('10k tags', () => sendContact(route, { tags: { contact: Array.from({ length: 10_000 }, (_, i) => `t${i}`) } }), {
       status: 422,
       pointer: under('/contact/tags'),
@@ -334,7 +385,11 @@ describe('hostile input', () => {
       for (const [where, overrides, pointer] of at) {
         add(`${name} in ${where}`, () => sendContact(route, overrides), { status: 422, pointer, code: 'invalid_characters' });
       }
-      add(`${name} in a top-level key`, () => sendContact(route, {}, { [`x${bad}`]: 1 }), { status: 422, pointer: `/x${bad}`, code: 'invalid_characters' });
+      add(`${name} in a top-level key`, () => sendContact(route, {}, { [`x${bad}`]: 1 }), {
+        status: 422,
+        pointer: `/x${bad}`,
+        code: 'invalid_characters',
+      });
     }
     add('an escaped NUL in raw JSON', () => sendRaw(route, withContactMember(route, '"company":"Acme\\u0000"')), {
       status: 422,
@@ -347,26 +402,52 @@ describe('hostile input', () => {
       status: 422,
       pointer: under('/contact'),
     });
-    add('10,000 nested objects in the address', () => sendRaw(route, withContactMember(route, `"address":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`)), {
-      status: 422,
-      pointer: under('/contact/address'),
-    });
-    add('10,000 nested arrays in the tags', () => sendRaw(route, withContactMember(route, `"tags":{"contact":${'['.repeat(10_000)}${']'.repeat(10_000)}}`)), {
-      status: 422,
-      pointer: under('/contact/tags'),
-    });
+    add(
+      '10,000 nested objects in the address',
+      () => sendRaw(route, withContactMember(route, `"address":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`)),
+      {
+        status: 422,
+        pointer: under('/contact/address'),
+      },
+    );
+    add(
+      '10,000 nested arrays in the tags',
+      () => sendRaw(route, withContactMember(route, `"tags":{"contact":${'['.repeat(10_000)}${']'.repeat(10_000)}}`)),
+      {
+        status: 422,
+        pointer: under('/contact/tags'),
+      },
+    );
 
     // __proto__, constructor and prototype keys.
     add('a top-level __proto__', () => sendRaw(route, withTopMember(route, '"__proto__":{"admin":true}')), { status: 400 });
     add('a __proto__ in contact', () => sendRaw(route, withContactMember(route, '"__proto__":{"type":"user"}')), { status: 400 });
-    add('a __proto__ in the address', () => sendRaw(route, withContactMember(route, '"address":{"__proto__":{"line1":"x"}}')), { status: 400 });
-    add('a __proto__ in an access role', () => sendRaw(route, withContactMember(route, '"accessRoles":[{"__proto__":{"reference":"x"}}]')), { status: 400 });
-    add('a top-level constructor.prototype', () => sendRaw(route, withTopMember(route, '"constructor":{"prototype":{"admin":true}}')), { status: 400 });
-    add('a constructor.prototype in the tags', () => sendRaw(route, withContactMember(route, '"tags":{"contact":[],"constructor":{"prototype":{}}}')), {
+    add('a __proto__ in the address', () => sendRaw(route, withContactMember(route, '"address":{"__proto__":{"line1":"x"}}')), {
       status: 400,
     });
-    add('a top-level constructor', () => sendRaw(route, withTopMember(route, '"constructor":{"name":"x"}')), { status: 422, pointer: '/constructor' });
-    add('a constructor in contact', () => sendRaw(route, withContactMember(route, '"constructor":"x"')), { status: 422, pointer: '/contact/constructor' });
+    add(
+      'a __proto__ in an access role',
+      () => sendRaw(route, withContactMember(route, '"accessRoles":[{"__proto__":{"reference":"x"}}]')),
+      { status: 400 },
+    );
+    add('a top-level constructor.prototype', () => sendRaw(route, withTopMember(route, '"constructor":{"prototype":{"admin":true}}')), {
+      status: 400,
+    });
+    add(
+      'a constructor.prototype in the tags',
+      () => sendRaw(route, withContactMember(route, '"tags":{"contact":[],"constructor":{"prototype":{}}}')),
+      {
+        status: 400,
+      },
+    );
+    add('a top-level constructor', () => sendRaw(route, withTopMember(route, '"constructor":{"name":"x"}')), {
+      status: 422,
+      pointer: '/constructor',
+    });
+    add('a constructor in contact', () => sendRaw(route, withContactMember(route, '"constructor":"x"')), {
+      status: 422,
+      pointer: '/contact/constructor',
+    });
     add('a constructor in the address', () => sendRaw(route, withContactMember(route, '"address":{"line1":"x","constructor":1}')), {
       status: 422,
       pointer: '/contact/address/constructor',
@@ -375,13 +456,22 @@ describe('hostile input', () => {
       status: 422,
       pointer: '/contact/tags/constructor',
     });
-    add('a top-level prototype', () => sendRaw(route, withTopMember(route, '"prototype":{"admin":true}')), { status: 422, pointer: '/prototype' });
-    add('a prototype in contact', () => sendRaw(route, withContactMember(route, '"prototype":{"type":"user"}')), { status: 422, pointer: '/contact/prototype' });
+    add('a top-level prototype', () => sendRaw(route, withTopMember(route, '"prototype":{"admin":true}')), {
+      status: 422,
+      pointer: '/prototype',
+    });
+    add('a prototype in contact', () => sendRaw(route, withContactMember(route, '"prototype":{"type":"user"}')), {
+      status: 422,
+      pointer: '/contact/prototype',
+    });
     add('a hasOwnProperty in contact', () => sendRaw(route, withContactMember(route, '"hasOwnProperty":1')), {
       status: 422,
       pointer: '/contact/hasOwnProperty',
     });
-    add('a toString in contact', () => sendRaw(route, withContactMember(route, '"toString":"x"')), { status: 422, pointer: '/contact/toString' });
+    add('a toString in contact', () => sendRaw(route, withContactMember(route, '"toString":"x"')), {
+      status: 422,
+      pointer: '/contact/toString',
+    });
 
     // HTML in the company is refused by rule, wherever a company is.
     add('a script in the company', () => sendContact(route, { company: '<script>alert(1)</script>' }), {
@@ -438,7 +528,10 @@ describe('hostile input', () => {
   };
 
   const queryCases = (): Case[] => {
-    const list = (query: string): (() => Promise<Response>) => () => raw('GET', `/api/contacts.json?${query}`);
+    const list =
+      (query: string): (() => Promise<Response>) =>
+      () =>
+        raw('GET', `/api/contacts.json?${query}`);
     const cases: [string, Refusal][] = [
       ['page=0', { status: 422, pointer: '/query/page', code: 'invalid_page' }],
       ['page=-1', { status: 422, pointer: '/query/page', code: 'invalid_page' }],
@@ -524,14 +617,17 @@ describe('hostile input', () => {
     expect(await countEvents(api)).toBe(events);
   });
 
-  it.each(['tag=%25', 'tag=%', 'tag=_', 'tag=*', 'tag=%ED%A0%80', 'tag=.*'])('matches the filter %s literally, finding nothing', async (query) => {
-    await aCreatedContact(api, token, aGuestPayload({ tags: { contact: ['vip'] } }));
+  it.each(['tag=%25', 'tag=%', 'tag=_', 'tag=*', 'tag=%ED%A0%80', 'tag=.*'])(
+    'matches the filter %s literally, finding nothing',
+    async (query) => {
+      await aCreatedContact(api, token, aGuestPayload({ tags: { contact: ['vip'] } }));
 
-    const sut = await get(api, token, `/api/contacts.json?${query}`);
+      const sut = await get(api, token, `/api/contacts.json?${query}`);
 
-    expect(sut.statusCode).toBe(200);
-    expect(sut.json<ContactPage>().pagination.total).toBe(0);
-  });
+      expect(sut.statusCode).toBe(200);
+      expect(sut.json<ContactPage>().pagination.total).toBe(0);
+    },
+  );
 
   describe('injection-looking strings are data', () => {
     const injections = [
@@ -602,7 +698,7 @@ describe('hostile input', () => {
       expect(sut.json<ContactPage>().contacts.map((c) => c.id)).toEqual([id]);
     });
 
-    it("finds a contact by an email holding a quote, and only that contact", async () => {
+    it('finds a contact by an email holding a quote, and only that contact', async () => {
       const email = `o'brien-${uniqueEmail('quote')}`;
       const { id } = await aCreatedContact(api, token, aGuestPayload({ email }));
 

@@ -38,12 +38,16 @@ describe('Idempotency-Key on POST /api', () => {
   /** A key no other test uses. */
   const aKey = (): string => `key-${++keySequence}-${Math.random().toString(36).slice(2)}`;
   const keyed = (key: string, extra: Record<string, string> = {}): Record<string, string> => ({ 'idempotency-key': key, ...extra });
-  const createWithKey = (key: string, contact: Body, as = token): Promise<Response> => post(api, as, '/api/contacts.json', { contact }, keyed(key));
+  const createWithKey = (key: string, contact: Body, as = token): Promise<Response> =>
+    post(api, as, '/api/contacts.json', { contact }, keyed(key));
   const updateWithKey = (key: string, id: string, contact: Body, headers: Record<string, string> = {}): Promise<Response> =>
     updateContact(api, token, id, contact, {}, keyed(key, headers));
 
   const streamVersion = async (id: string): Promise<number> => {
-    const { rows } = await api.database.db.query<{ version: number | null }>('SELECT max(stream_version) AS version FROM events WHERE stream_id = $1', [id]);
+    const { rows } = await api.database.db.query<{ version: number | null }>(
+      'SELECT max(stream_version) AS version FROM events WHERE stream_id = $1',
+      [id],
+    );
     return Number(rows[0]?.version);
   };
 
@@ -172,7 +176,9 @@ describe('Idempotency-Key on POST /api', () => {
       // invite: true issues a new invite each time it runs, so every run would show in the version.
       const update = { contact: { lastname: 'Concurrent' }, invite: true };
 
-      const sut = await racing(10, () => Array.from({ length: 10 }, () => post(api, token, `/api/contacts/${created.id}.json`, update, keyed(key))));
+      const sut = await racing(10, () =>
+        Array.from({ length: 10 }, () => post(api, token, `/api/contacts/${created.id}.json`, update, keyed(key))),
+      );
 
       expect(sut.map((r) => r.statusCode)).toEqual(Array<number>(10).fill(200));
       expect(sut.filter((r) => r.headers['idempotent-replayed'] === undefined)).toHaveLength(1);
@@ -219,7 +225,13 @@ describe('Idempotency-Key on POST /api', () => {
       expect(created.statusCode).toBe(201);
 
       const sut = [
-        await post(api, token, '/api/roles.json', { role: { reference: uniqueReference(), title: 'T', approvalMethod: 'none' } }, keyed(key)),
+        await post(
+          api,
+          token,
+          '/api/roles.json',
+          { role: { reference: uniqueReference(), title: 'T', approvalMethod: 'none' } },
+          keyed(key),
+        ),
         await updateWithKey(key, contactOf(created).id, { firstname: 'Other' }),
       ];
 
@@ -251,7 +263,9 @@ describe('Idempotency-Key on POST /api', () => {
         [key],
       );
 
-      const plain = createHash('sha256').update(`POST\n/api/contacts.json\n\n${canonicalJson({ contact })}`).digest('hex');
+      const plain = createHash('sha256')
+        .update(`POST\n/api/contacts.json\n\n${canonicalJson({ contact })}`)
+        .digest('hex');
       expect(rows[0]?.fingerprint).toMatch(/^[0-9a-f]{64}$/);
       expect(rows[0]?.fingerprint).not.toBe(plain);
       expect(rows[0]?.body).not.toContain('guessable1');

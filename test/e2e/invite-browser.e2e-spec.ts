@@ -13,7 +13,6 @@ import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 const CHROMIUM = '/usr/bin/chromium';
 const OUTPUT = fileURLToPath(new URL('../../test-output/invite-browser/', import.meta.url));
 
-
 describe('the invite page in a browser', () => {
   let api: TestApi;
   let token: string;
@@ -44,7 +43,12 @@ describe('the invite page in a browser', () => {
 
   it('opens the link from the mail, shows a weak password its error, and sets a good one; no new invite after that', async () => {
     const email = uniqueEmail('browser');
-    const contact = await aCreatedContact(api, token, aUserPayload({ email, firstname: 'Grace', lastname: 'Hopper', password: undefined }), { invite: true });
+    const contact = await aCreatedContact(
+      api,
+      token,
+      aUserPayload({ email, firstname: 'Grace', lastname: 'Hopper', password: undefined }),
+      { invite: true },
+    );
     await sink.waitFor(1);
     const link = sink.mails.find((m) => m.to === email)?.link;
     if (!link) throw new Error('the invite mail carries no link');

@@ -2,7 +2,17 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { InviteTokens } from '@app/auth';
 import { FixedClock } from '@app/config';
 import { createWorker } from '../../apps/worker/src/bootstrap.js';
-import { aCreatedContact, aGuestPayload, aUserPayload, contactOf, createContact, errorsOf, post, readContact, uniqueEmail } from '../support/contact-requests.js';
+import {
+  aCreatedContact,
+  aGuestPayload,
+  aUserPayload,
+  contactOf,
+  createContact,
+  errorsOf,
+  post,
+  readContact,
+  uniqueEmail,
+} from '../support/contact-requests.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
@@ -21,7 +31,11 @@ describe.each([
   beforeAll(async () => {
     sink = await startSmtpSink();
     // The worker judges expiry by the same clock as the API; a clock at the real time keeps BullMQ's own timers meaningful.
-    ({ api, token } = await createTestApiWithToken({ label: 'invitemail', clock: new FixedClock(new Date()), env: { SMTP_URL: sink.url, PUBLIC_URL, ...queueEnv } }));
+    ({ api, token } = await createTestApiWithToken({
+      label: 'invitemail',
+      clock: new FixedClock(new Date()),
+      env: { SMTP_URL: sink.url, PUBLIC_URL, ...queueEnv },
+    }));
     worker = await createWorker(api.config, { clock: api.clock, logs: false });
   });
 
@@ -51,7 +65,12 @@ describe.each([
 
   it('mails an invited user a link to the invite page, then shows the invite as sent', async () => {
     const email = uniqueEmail('invited');
-    const contact = await aCreatedContact(api, token, aUserPayload({ email, firstname: 'Ada', lastname: 'Lovelace', password: undefined }), { invite: true });
+    const contact = await aCreatedContact(
+      api,
+      token,
+      aUserPayload({ email, firstname: 'Ada', lastname: 'Lovelace', password: undefined }),
+      { invite: true },
+    );
     expect(contact.invite).toEqual({ status: 'pending', expiresAt: expect.any(String) });
     expect(contact.hasPassword).toBe(false);
 

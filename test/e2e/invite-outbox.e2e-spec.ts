@@ -17,7 +17,11 @@ describe('invite mail without an SMTP server', () => {
 
   beforeAll(async () => {
     outbox = await mkdtemp(join(tmpdir(), 'contacts-outbox-'));
-    ({ api, token } = await createTestApiWithToken({ label: 'inviteoutbox', clock: new TickingClock(), env: { MAIL_OUTBOX_DIR: outbox, PUBLIC_URL: 'http://localhost:3000' } }));
+    ({ api, token } = await createTestApiWithToken({
+      label: 'inviteoutbox',
+      clock: new TickingClock(),
+      env: { MAIL_OUTBOX_DIR: outbox, PUBLIC_URL: 'http://localhost:3000' },
+    }));
     worker = await createWorker(api.config, { clock: api.clock, logs: false });
   });
 
@@ -29,14 +33,17 @@ describe('invite mail without an SMTP server', () => {
 
   it('writes the mail as an .eml file in the outbox and records it as sent', async () => {
     const email = uniqueEmail('outbox');
-    const contact = await aCreatedContact(api, token, aUserPayload({ email, firstname: 'Lin', lastname: 'Outbox', password: undefined }), { invite: true });
+    const contact = await aCreatedContact(api, token, aUserPayload({ email, firstname: 'Lin', lastname: 'Outbox', password: undefined }), {
+      invite: true,
+    });
 
     let files: string[] = [];
     for (let i = 0; i < 100 && files.length === 0; i++) {
       files = (await readdir(outbox)).filter((f) => f.endsWith('.eml'));
       if (files.length === 0) await new Promise((r) => setTimeout(r, 100));
     }
-    for (let i = 0; i < 50 && (await readContact(api, token, contact.id)).invite?.status !== 'sent'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && (await readContact(api, token, contact.id)).invite?.status !== 'sent'; i++)
+      await new Promise((r) => setTimeout(r, 100));
 
     expect(files).toHaveLength(1);
     const mail = await simpleParser(await readFile(join(outbox, files[0] ?? '')));
@@ -44,7 +51,10 @@ describe('invite mail without an SMTP server', () => {
     expect(Array.isArray(mail.to) ? mail.to[0]?.text : mail.to?.text).toBe(email);
     const link = /http:\/\/localhost:3000\/invites\/([A-Za-z0-9_-]{43})/.exec(mail.text ?? '');
     expect(link).not.toBeNull();
-    const { rows } = await api.database.db.query<{ hash: string }>(`SELECT data->>'tokenHash' AS hash FROM events WHERE stream_id = $1 AND type = 'InviteIssued'`, [contact.id]);
+    const { rows } = await api.database.db.query<{ hash: string }>(
+      `SELECT data->>'tokenHash' AS hash FROM events WHERE stream_id = $1 AND type = 'InviteIssued'`,
+      [contact.id],
+    );
     expect(rows[0]?.hash).toBe(InviteTokens.hash(link?.[1] ?? ''));
     expect((await readContact(api, token, contact.id)).invite?.status).toBe('sent');
   });

@@ -23,7 +23,8 @@ const encode = (form: Form): string => {
   return params.toString();
 };
 
-const csrfFieldOf = (response: Response): string | undefined => /<input type="hidden" name="_csrf" value="([^"]+)">/.exec(response.body)?.[1];
+const csrfFieldOf = (response: Response): string | undefined =>
+  /<input type="hidden" name="_csrf" value="([^"]+)">/.exec(response.body)?.[1];
 
 const setCookieOf = (response: Response): string[] => [response.headers['set-cookie'] ?? []].flat();
 
@@ -33,7 +34,9 @@ const expectInvitePage = (response: Response, status: number): void => {
   expect(response.headers).toMatchObject({
     'cache-control': 'no-store',
     'referrer-policy': 'no-referrer',
-    'content-security-policy': expect.stringMatching(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'$/),
+    'content-security-policy': expect.stringMatching(
+      /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'$/,
+    ),
   });
   expect(response.body).toMatch(/^<!doctype html>\n<html lang="en">/);
   expect(response.body).not.toMatch(/<script/i);
@@ -58,7 +61,12 @@ describe('invite page', () => {
 
   /** A user created with `invite: true`, and the token of the link the invite mail carries. */
   const anInvitedUser = async (contact: Body = {}): Promise<{ contact: ContactView; token: string }> => {
-    const created = await aCreatedContact(api, bearer, { type: 'user', firstname: 'Ada', lastname: 'Lovelace', email: uniqueEmail('ada'), ...contact }, { invite: true });
+    const created = await aCreatedContact(
+      api,
+      bearer,
+      { type: 'user', firstname: 'Ada', lastname: 'Lovelace', email: uniqueEmail('ada'), ...contact },
+      { invite: true },
+    );
     return { contact: created, token: await inviteTokenOf(api.database.db, created.id) };
   };
 
@@ -86,7 +94,9 @@ describe('invite page', () => {
   const choose = (password: string, confirmation = password): Form => ({ password, confirmation });
 
   const eventTypesOf = async (contactId: string): Promise<string[]> => {
-    const { rows } = await api.database.db.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY stream_version', [contactId]);
+    const { rows } = await api.database.db.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY stream_version', [
+      contactId,
+    ]);
     return rows.map((row) => row.type);
   };
 
@@ -106,7 +116,9 @@ describe('invite page', () => {
       expect(csrfFieldOf(sut)).toMatch(/^[A-Za-z0-9_-]+-[A-Za-z0-9_-]+/);
       for (const name of ['password', 'confirmation']) {
         expect(sut.body).toMatch(new RegExp(`<label for="${name}">[^<]+</label>`));
-        expect(sut.body).toMatch(new RegExp(`<input id="${name}" name="${name}" type="password" autocomplete="new-password" minlength="8" required[ >]`));
+        expect(sut.body).toMatch(
+          new RegExp(`<input id="${name}" name="${name}" type="password" autocomplete="new-password" minlength="8" required[ >]`),
+        );
       }
       expect(sut.body).not.toContain(token);
     });
@@ -130,7 +142,10 @@ describe('invite page', () => {
 
       const cookies = setCookieOf(sut);
       expect(cookies).toHaveLength(1);
-      const attributes = cookies[0]!.split(/;\s*/).slice(1).map((a) => a.toLowerCase());
+      const attributes = cookies[0]!
+        .split(/;\s*/)
+        .slice(1)
+        .map((a) => a.toLowerCase());
       expect(attributes).toEqual(expect.arrayContaining(['path=/invites', 'httponly', 'samesite=strict']));
       expect(attributes).not.toContain('secure');
     });
@@ -198,7 +213,10 @@ describe('invite page', () => {
       expectInvitePage(sut, 200);
       const after = await readContact(api, bearer, contact.id);
       expect(after.accessRoles).toEqual([expect.objectContaining({ reference, status: 'active' })]);
-      const { rows } = await api.database.db.query<{ data: unknown }>(`SELECT data FROM events WHERE stream_id = $1 AND type = 'RoleActivated'`, [contact.id]);
+      const { rows } = await api.database.db.query<{ data: unknown }>(
+        `SELECT data FROM events WHERE stream_id = $1 AND type = 'RoleActivated'`,
+        [contact.id],
+      );
       expect(rows.map((row) => row.data)).toEqual([expect.objectContaining({ reference, by: 'email' })]);
     });
 
@@ -222,7 +240,10 @@ describe('invite page', () => {
       const { contact, token } = await anInvitedUser();
       const visited = await visit(token);
 
-      const both = await Promise.all([submit(token, choose(GOOD_PASSWORD), visited), submit(token, choose('difference-engine-1822'), visited)]);
+      const both = await Promise.all([
+        submit(token, choose(GOOD_PASSWORD), visited),
+        submit(token, choose('difference-engine-1822'), visited),
+      ]);
 
       expect(both.map((r) => r.statusCode).sort()).toEqual([200, 410]);
       for (const sut of both) expectInvitePage(sut, sut.statusCode);
@@ -245,7 +266,10 @@ describe('invite page', () => {
       expect(csrfFieldOf(sut)).toBeDefined();
       expectNoSecrets(sut, GOOD_PASSWORD, 'analytical-engine-1842');
       expect(await eventTypesOf(contact.id)).toEqual(events);
-      expect(await readContact(api, bearer, contact.id)).toMatchObject({ hasPassword: false, invite: { status: expect.not.stringMatching(/^accepted$/) } });
+      expect(await readContact(api, bearer, contact.id)).toMatchObject({
+        hasPassword: false,
+        invite: { status: expect.not.stringMatching(/^accepted$/) },
+      });
     });
 
     it.each([
@@ -297,9 +321,17 @@ describe('invite page', () => {
       const [name, value] = visited.cookie.split('=') as [string, string];
 
       await refusedAndUnchanged(contact.id, await submit(token, choose(GOOD_PASSWORD), { ...visited, csrf: `${visited.csrf}x` }), events);
-      await refusedAndUnchanged(contact.id, await submit(token, choose(GOOD_PASSWORD), { ...visited, cookie: `${name}=${value.split('.')[0]}` }), events);
+      await refusedAndUnchanged(
+        contact.id,
+        await submit(token, choose(GOOD_PASSWORD), { ...visited, cookie: `${name}=${value.split('.')[0]}` }),
+        events,
+      );
       await refusedAndUnchanged(contact.id, await submit(token, choose(GOOD_PASSWORD), elsewhere), events);
-      await refusedAndUnchanged(contact.id, await submit(token, choose(GOOD_PASSWORD), { cookie: elsewhere.cookie, csrf: visited.csrf }), events);
+      await refusedAndUnchanged(
+        contact.id,
+        await submit(token, choose(GOOD_PASSWORD), { cookie: elsewhere.cookie, csrf: visited.csrf }),
+        events,
+      );
     });
   });
 
@@ -352,7 +384,8 @@ describe('invite page', () => {
       const other = await anInvitedUser();
       const visited = await visit(token);
       const attempts: number[] = [];
-      for (let i = 0; i < ATTEMPTS_PER_TOKEN; i += 1) attempts.push((await submit(token, choose(GOOD_PASSWORD, 'nope'), visited)).statusCode);
+      for (let i = 0; i < ATTEMPTS_PER_TOKEN; i += 1)
+        attempts.push((await submit(token, choose(GOOD_PASSWORD, 'nope'), visited)).statusCode);
 
       const sut = await submit(token, choose(GOOD_PASSWORD), visited);
 
@@ -370,16 +403,37 @@ describe('invite page', () => {
     const KB100 = 'a1'.repeat(50 * 1024);
 
     it.each<[string, (visited: Visit) => Form | string, string]>([
-      ['the password twice (an array)', (v) => `_csrf=${encodeURIComponent(v.csrf)}&password=${GOOD_PASSWORD}&password=${GOOD_PASSWORD}&confirmation=${GOOD_PASSWORD}`, FORM],
-      ['the confirmation twice', (v) => `_csrf=${encodeURIComponent(v.csrf)}&password=${GOOD_PASSWORD}&confirmation=${GOOD_PASSWORD}&confirmation=x`, FORM],
+      [
+        'the password twice (an array)',
+        (v) => `_csrf=${encodeURIComponent(v.csrf)}&password=${GOOD_PASSWORD}&password=${GOOD_PASSWORD}&confirmation=${GOOD_PASSWORD}`,
+        FORM,
+      ],
+      [
+        'the confirmation twice',
+        (v) => `_csrf=${encodeURIComponent(v.csrf)}&password=${GOOD_PASSWORD}&confirmation=${GOOD_PASSWORD}&confirmation=x`,
+        FORM,
+      ],
       ['no password', () => ({ confirmation: GOOD_PASSWORD }), FORM],
       ['no confirmation', () => ({ password: GOOD_PASSWORD }), FORM],
       ['no fields but the token', () => ({}), FORM],
       ['an empty body', () => '', FORM],
       ['a 100 KB password', () => choose(KB100), FORM],
-      ['a NUL byte in the password', (v) => `_csrf=${encodeURIComponent(v.csrf)}&password=analytical%00engine1&confirmation=analytical%00engine1`, FORM],
-      ['a __proto__ field', (v) => `_csrf=${encodeURIComponent(v.csrf)}&__proto__=x&password=${GOOD_PASSWORD}&confirmation=${GOOD_PASSWORD}`, FORM],
-      ['the CSRF token twice', (v) => `_csrf=${encodeURIComponent(v.csrf)}&_csrf=${encodeURIComponent(v.csrf)}&password=${GOOD_PASSWORD}&confirmation=${GOOD_PASSWORD}`, FORM],
+      [
+        'a NUL byte in the password',
+        (v) => `_csrf=${encodeURIComponent(v.csrf)}&password=analytical%00engine1&confirmation=analytical%00engine1`,
+        FORM,
+      ],
+      [
+        'a __proto__ field',
+        (v) => `_csrf=${encodeURIComponent(v.csrf)}&__proto__=x&password=${GOOD_PASSWORD}&confirmation=${GOOD_PASSWORD}`,
+        FORM,
+      ],
+      [
+        'the CSRF token twice',
+        (v) =>
+          `_csrf=${encodeURIComponent(v.csrf)}&_csrf=${encodeURIComponent(v.csrf)}&password=${GOOD_PASSWORD}&confirmation=${GOOD_PASSWORD}`,
+        FORM,
+      ],
       ['a body over 1 MiB', (v) => `_csrf=${encodeURIComponent(v.csrf)}&password=${'a'.repeat(1024 * 1024)}&confirmation=x`, FORM],
       ['a JSON body', (v) => JSON.stringify({ _csrf: v.csrf, ...choose(GOOD_PASSWORD) }), 'application/json'],
       ['a text/plain body', (v) => encode({ _csrf: v.csrf, ...choose(GOOD_PASSWORD) }), 'text/plain'],
@@ -414,7 +468,12 @@ describe('invite page with the per-client rate limit off and an https public URL
   afterAll(() => api.close());
 
   it('sets the CSRF cookie Secure, and still limits attempts per invite', async () => {
-    const created = await aCreatedContact(api, bearer, { type: 'user', firstname: 'Ada', lastname: 'Lovelace', email: uniqueEmail('ada') }, { invite: true });
+    const created = await aCreatedContact(
+      api,
+      bearer,
+      { type: 'user', firstname: 'Ada', lastname: 'Lovelace', email: uniqueEmail('ada') },
+      { invite: true },
+    );
     const token = await inviteTokenOf(api.database.db, created.id);
     const page = await api.http.inject({ method: 'GET', url: `/invites/${token}` });
     const cookie = setCookieOf(page)[0] ?? '';

@@ -19,7 +19,11 @@ describe.each([
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    ({ api, token } = await createTestApiWithToken({ label: 'invitesweep', clock: new TickingClock(), env: { SMTP_URL: sink.url, ...queueEnv } }));
+    ({ api, token } = await createTestApiWithToken({
+      label: 'invitesweep',
+      clock: new TickingClock(),
+      env: { SMTP_URL: sink.url, ...queueEnv },
+    }));
   });
 
   afterAll(async () => {
@@ -47,7 +51,8 @@ describe.each([
     const sentEmail = uniqueEmail('sent');
     const sent = await anInvitedUser(sentEmail);
     await sink.waitFor(1);
-    for (let i = 0; i < 100 && (await readContact(api, token, sent.id)).invite?.status !== 'sent'; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (await readContact(api, token, sent.id)).invite?.status !== 'sent'; i++)
+      await new Promise((r) => setTimeout(r, 50));
     await worker.close();
     worker = null;
 
@@ -71,7 +76,8 @@ describe.each([
     expect(mailsTo(sentEmail)).toBe(1);
     expect(mailsTo(expiredEmail)).toBe(0);
     expect(mailsTo(recentEmail)).toBe(0);
-    for (let i = 0; i < 100 && (await readContact(api, token, lost.id)).invite?.status !== 'sent'; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && (await readContact(api, token, lost.id)).invite?.status !== 'sent'; i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect((await readContact(api, token, lost.id)).invite?.status).toBe('sent');
   }, 30_000);
 });

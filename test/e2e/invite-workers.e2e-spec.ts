@@ -35,7 +35,9 @@ describe('invite mail with several workers', () => {
 
   async function inviteMany(label: string): Promise<string[]> {
     const emails = Array.from({ length: INVITES }, () => uniqueEmail(label));
-    const responses = await Promise.all(emails.map((email) => createContact(api, token, aUserPayload({ email, password: undefined }), { invite: true })));
+    const responses = await Promise.all(
+      emails.map((email) => createContact(api, token, aUserPayload({ email, password: undefined }), { invite: true })),
+    );
     expect(responses.map((r) => r.statusCode)).toEqual(emails.map(() => 201));
     return emails;
   }

@@ -76,7 +76,10 @@ describe('OpenAPI at /api/docs', () => {
     const scopes = Object.entries(document.paths)
       .filter(([path]) => path.startsWith('/api/'))
       .flatMap(([path, operations]) =>
-        Object.entries(operations).map(([method, operation]) => [`${method.toUpperCase()} ${path}`, operation.security?.find((s) => 'oauth2' in s)?.oauth2]),
+        Object.entries(operations).map(([method, operation]) => [
+          `${method.toUpperCase()} ${path}`,
+          operation.security?.find((s) => 'oauth2' in s)?.oauth2,
+        ]),
       );
 
     expect(Object.fromEntries(scopes)).toEqual({
@@ -107,7 +110,9 @@ describe('OpenAPI at /api/docs', () => {
     for (const status of ['400', '401', '403', '404', '409', '412', '413', '415', '422', '429']) {
       expect(update?.responses[status]?.content).toEqual({ 'application/problem+json': problemRef });
     }
-    expect(Object.keys(create?.responses ?? {})).toEqual(expect.arrayContaining(['201', '400', '401', '403', '409', '413', '415', '422', '429']));
+    expect(Object.keys(create?.responses ?? {})).toEqual(
+      expect.arrayContaining(['201', '400', '401', '403', '409', '413', '415', '422', '429']),
+    );
     expect(document.components.schemas.ProblemSchema?.properties).toMatchObject({
       type: { type: 'string' },
       title: { type: 'string' },
@@ -209,7 +214,10 @@ describe('health', () => {
   it('is not ready when Postgres is unreachable', async () => {
     const down = await createTestApi({
       label: 'health-pg-down',
-      env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${CLOSED_PORT}/contacts`, TOKEN_SECRET: 'a-token-secret-of-at-least-32-characters' },
+      env: {
+        DATABASE_URL: `postgres://postgres@127.0.0.1:${CLOSED_PORT}/contacts`,
+        TOKEN_SECRET: 'a-token-secret-of-at-least-32-characters',
+      },
     });
     try {
       const sut = await get(down, null, '/health');
@@ -256,9 +264,15 @@ describe('metrics', () => {
 
     const sut = await scrape();
 
-    expect(sample(sut, 'http_request_duration_seconds_count{method="POST",route="/api/contacts.json",status_code="201"}')).toBeGreaterThanOrEqual(1);
-    expect(sample(sut, 'http_request_duration_seconds_bucket{le="+Inf",method="POST",route="/api/contacts.json",status_code="201"}')).toBeGreaterThanOrEqual(1);
-    expect(sample(sut, 'http_request_duration_seconds_count{method="GET",route="/api/contacts/:id.json",status_code="200"}')).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(sut, 'http_request_duration_seconds_count{method="POST",route="/api/contacts.json",status_code="201"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(sut, 'http_request_duration_seconds_bucket{le="+Inf",method="POST",route="/api/contacts.json",status_code="201"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(sut, 'http_request_duration_seconds_count{method="GET",route="/api/contacts/:id.json",status_code="200"}'),
+    ).toBeGreaterThanOrEqual(1);
     expect(sut).not.toContain(created.id);
   });
 
@@ -347,7 +361,12 @@ describe('queue dashboard at /admin/queues', () => {
     expect(page.headers['content-type']).toMatch(/^text\/html/);
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     expect(queues.statusCode).toBe(200);
-    expect(queues.json<{ queues: { name: string }[] }>().queues.map((q) => q.name).sort()).toEqual(['invites', 'maintenance', 'roles']);
+    expect(
+      queues
+        .json<{ queues: { name: string }[] }>()
+        .queues.map((q) => q.name)
+        .sort(),
+    ).toEqual(['invites', 'maintenance', 'roles']);
   });
 
   it('is off (404) when ADMIN_PASSWORD is unset', async () => {
@@ -362,7 +381,9 @@ describe('queue dashboard at /admin/queues', () => {
   });
 
   it('refuses a short ADMIN_PASSWORD at start', () => {
-    expect(() => loadConfig({ DATABASE_URL: 'postgres://localhost/x', ADMIN_PASSWORD: 'short' })).toThrow('ADMIN_PASSWORD must be at least 12 characters');
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://localhost/x', ADMIN_PASSWORD: 'short' })).toThrow(
+      'ADMIN_PASSWORD must be at least 12 characters',
+    );
   });
 });
 
@@ -375,12 +396,20 @@ describe('token endpoint with HTTP Basic client authentication (as Swagger UI "A
   afterAll(() => api.close());
 
   const tokenRequest = (headers: Record<string, string>, payload: string): Promise<Response> =>
-    api.http.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, payload });
+    api.http.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      payload,
+    });
 
   it('issues a token to a client authenticated with Basic, its parts form-urlencoded', async () => {
     const client = await api.client(['contacts']);
 
-    const sut = await tokenRequest(basic(encodeURIComponent(client.client_id), encodeURIComponent(client.client_secret)), 'grant_type=client_credentials&scope=contacts.readonly');
+    const sut = await tokenRequest(
+      basic(encodeURIComponent(client.client_id), encodeURIComponent(client.client_secret)),
+      'grant_type=client_credentials&scope=contacts.readonly',
+    );
 
     expect(sut.statusCode).toBe(200);
     expect(sut.json()).toMatchObject({ token_type: 'Bearer', scope: 'contacts.readonly' });

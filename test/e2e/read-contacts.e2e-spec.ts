@@ -209,7 +209,11 @@ describe('GET /api/contacts', () => {
       const created: ContactView[] = [];
       for (let i = 0; i < 5; i += 1) created.push(await aCreatedContact(api, token, aGuestPayload({ tags: { contact: [tag] } })));
 
-      const pages = [await list({ tag, limit: 2, page: 1 }), await list({ tag, limit: 2, page: 2 }), await list({ tag, limit: 2, page: 3 })];
+      const pages = [
+        await list({ tag, limit: 2, page: 1 }),
+        await list({ tag, limit: 2, page: 2 }),
+        await list({ tag, limit: 2, page: 3 }),
+      ];
       const beyond = await list({ tag, limit: 2, page: 4 });
 
       expect(pages.map((p) => p.contacts.length)).toEqual([2, 2, 1]);

@@ -43,10 +43,19 @@ interface FeedEvent {
   recordedAt: string;
 }
 
-async function call(api: Api, token: string | null, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, any> }> {
+async function call(
+  api: Api,
+  token: string | null,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, any> }> {
   const response = await fetch(`${api.baseUrl}${path}`, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -120,9 +129,10 @@ describe.each([
   /** The worker's info log says when its dispatcher takes the lead (the line is JSON, so its quotes are escaped). */
   const leads = (worker: DistProcess): boolean => /dispatcher \\?"dispatcher\\?" leads/.test(worker.output());
   const processes = (): DistProcess[] => [...apis.map((a) => a.proc), ...workers];
-  const outputs = (): string => processes()
-    .map((p) => `--- ${p.name}\n${p.output()}`)
-    .join('\n');
+  const outputs = (): string =>
+    processes()
+      .map((p) => `--- ${p.name}\n${p.output()}`)
+      .join('\n');
 
   beforeAll(async () => {
     database = await createTestDatabase('replicas');
@@ -145,16 +155,21 @@ describe.each([
     };
     // All four at once, on a database without a token secret yet: the APIs race to create it.
     for (const [i, port] of ports.entries()) {
-      apis.push({ baseUrl: `http://${HOST}:${port}`, proc: startDist(`api ${i + 1}`, 'api', { ...env, HOST, PORT: String(port), LOG_LEVEL: 'warn' }) });
+      apis.push({
+        baseUrl: `http://${HOST}:${port}`,
+        proc: startDist(`api ${i + 1}`, 'api', { ...env, HOST, PORT: String(port), LOG_LEVEL: 'warn' }),
+      });
     }
     // Info logs say which worker leads the dispatcher.
     for (const i of [1, 2]) workers.push(startDist(`worker ${i}`, 'worker', { ...env, LOG_LEVEL: 'info' }));
     await Promise.all(apis.map((a) => waitUntilHealthy(a.baseUrl, a.proc)));
-    await waitUntil('one worker leads the dispatcher', () => workers.every((w) => w.output().includes('worker started')) && workers.some(leads), 20_000).catch(
-      (error: Error) => {
-        throw new Error(`${error.message}\n${outputs()}`);
-      },
-    );
+    await waitUntil(
+      'one worker leads the dispatcher',
+      () => workers.every((w) => w.output().includes('worker started')) && workers.some(leads),
+      20_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${outputs()}`);
+    });
   }, 45_000);
 
   afterAll(async () => {
@@ -175,14 +190,20 @@ describe.each([
     const client = await new ClientStore(db).create('replicas', ['contacts', 'roles', 'audit']);
     const tokens: string[] = [];
     for (const api of apis) {
-      const issued = await call(api, null, 'POST', '/oauth/token', { grant_type: 'client_credentials', client_id: client.client_id, client_secret: client.client_secret });
+      const issued = await call(api, null, 'POST', '/oauth/token', {
+        grant_type: 'client_credentials',
+        client_id: client.client_id,
+        client_secret: client.client_secret,
+      });
       expect(issued.status).toBe(200);
       tokens.push(String(issued.json.access_token));
     }
     const [tokenA, tokenB] = tokens as [string, string];
     expect((await call(apiB, tokenA, 'GET', '/api/roles.json')).status).toBe(200);
     expect((await call(apiA, tokenB, 'GET', '/api/roles.json')).status).toBe(200);
-    const role = await call(apiA, tokenA, 'POST', '/api/roles.json', { role: { reference: REFERENCE, title: 'R', approvalMethod: 'none' } });
+    const role = await call(apiA, tokenA, 'POST', '/api/roles.json', {
+      role: { reference: REFERENCE, title: 'R', approvalMethod: 'none' },
+    });
     expect(role.status).toBe(201);
 
     // The kill: at the KILL_AT_MAIL-th mail, hold every mail, wait until those accepted so far are
@@ -243,7 +264,12 @@ describe.each([
     );
 
     expect(created.map((c) => c.status)).toEqual(created.map(() => 201));
-    expect(countBy(created, (c) => `api ${c.through + 1}`)).toEqual(new Map([['api 1', 30], ['api 2', 30]]));
+    expect(countBy(created, (c) => `api ${c.through + 1}`)).toEqual(
+      new Map([
+        ['api 1', 30],
+        ['api 2', 30],
+      ]),
+    );
     await waitUntil('the leading worker was killed', () => victim !== null && !victim.running, 30_000).catch((error: Error) => {
       throw new Error(`${error.message}; mails so far: ${mailSink.mails.length}\n${outputs()}`);
     });
@@ -285,7 +311,9 @@ describe.each([
     }
 
     // What a client reads, through either API: invites sent, grants gone.
-    const reads = await Promise.all(created.map((c, i) => call(apis[(i + 1) % 2] as Api, tokens[(i + 1) % 2] as string, 'GET', `/api/contacts/${c.id}.json`)));
+    const reads = await Promise.all(
+      created.map((c, i) => call(apis[(i + 1) % 2] as Api, tokens[(i + 1) % 2] as string, 'GET', `/api/contacts/${c.id}.json`)),
+    );
     expect(reads.map((r) => r.status)).toEqual(created.map(() => 200));
     expect(reads.filter((_, i) => !created[i]?.expires).map((r) => r.json.contact?.invite?.status)).toEqual(invitedIds.map(() => 'sent'));
     expect(reads.filter((_, i) => created[i]?.expires).map((r) => r.json.contact?.accessRoles)).toEqual(expiringIds.map(() => []));
@@ -296,7 +324,11 @@ describe.each([
 
     // The other worker took over the dispatcher, and every API and the survivor are still up.
     expect(leads(survivor)).toBe(true);
-    expect(processes().filter((p) => p.running).map((p) => p.name)).toEqual(['api 1', 'api 2', survivor.name]);
+    expect(
+      processes()
+        .filter((p) => p.running)
+        .map((p) => p.name),
+    ).toEqual(['api 1', 'api 2', survivor.name]);
 
     // Every queue key is under the prefix: with a hash tag, all of them hash to one Cluster slot.
     const keys = await redisKeysHolding(name);

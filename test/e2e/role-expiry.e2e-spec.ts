@@ -146,7 +146,13 @@ describe.each([
 
   it('loses no expiry when a worker is killed while it revokes', async () => {
     if (!existsSync(WORKER_MAIN)) throw new Error(`${WORKER_MAIN} is missing: run npm run build (npm test does)`);
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '', DATABASE_URL: api.config.DATABASE_URL, QUEUE_PREFIX: api.config.QUEUE_PREFIX, JOB_LOCK_DURATION: '2s', LOG_LEVEL: 'silent' };
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      DATABASE_URL: api.config.DATABASE_URL,
+      QUEUE_PREFIX: api.config.QUEUE_PREFIX,
+      JOB_LOCK_DURATION: '2s',
+      LOG_LEVEL: 'silent',
+    };
     if (api.config.REDIS_URL) env.REDIS_URL = api.config.REDIS_URL;
     const child = spawn(process.execPath, [WORKER_MAIN], { env, stdio: 'ignore' });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -32,7 +32,9 @@ describe('secrets', () => {
     expect(response.body).not.toContain(client.client_secret);
     expect(JSON.stringify(response.headers)).not.toContain(password);
   };
-  const eventsOf = async (contactId: string): Promise<{ type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }[]> => {
+  const eventsOf = async (
+    contactId: string,
+  ): Promise<{ type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }[]> => {
     const { rows } = await api.database.db.query<{ type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }>(
       'SELECT type, data, metadata FROM events WHERE stream_id = $1 ORDER BY stream_version',
       [contactId],
@@ -109,7 +111,9 @@ describe('secrets', () => {
   });
 
   it('stores the client secret only as a hash', async () => {
-    const { rows } = await api.database.db.query<{ secret_hash: string }>('SELECT secret_hash FROM clients WHERE client_id = $1', [client.client_id]);
+    const { rows } = await api.database.db.query<{ secret_hash: string }>('SELECT secret_hash FROM clients WHERE client_id = $1', [
+      client.client_id,
+    ]);
 
     expect(rows).toHaveLength(1);
     expect(rows[0]?.secret_hash).not.toContain(client.client_secret);

@@ -25,7 +25,11 @@ describe('security headers', () => {
 
   it.each<[string, () => Promise<Response>, number]>([
     ['a read', () => get(api, token, '/api/roles.json'), 200],
-    ['a write', () => post(api, token, '/api/roles.json', { role: { reference: `sec-${Date.now()}`, title: 'Sec', approvalMethod: 'none' } }), 201],
+    [
+      'a write',
+      () => post(api, token, '/api/roles.json', { role: { reference: `sec-${Date.now()}`, title: 'Sec', approvalMethod: 'none' } }),
+      201,
+    ],
     ['a refusal', () => get(api, null, '/api/contacts.json'), 401],
     ['an unknown route', () => get(api, token, '/api/nothing.json'), 404],
     ['the token endpoint', () => post(api, null, '/oauth/token', { grant_type: 'password' }), 400],
@@ -105,14 +109,20 @@ describe('rate limit', () => {
   });
 
   it('counts requests through a proxy named in TRUST_PROXY by the client it forwards, and ignores X-Forwarded-For from anyone else', async () => {
-    const behindProxy = await createTestApi({ label: 'ratelimitproxy', env: { RATE_LIMIT_PER_MINUTE: String(LIMIT), TRUST_PROXY: '127.0.0.1' } });
+    const behindProxy = await createTestApi({
+      label: 'ratelimitproxy',
+      env: { RATE_LIMIT_PER_MINUTE: String(LIMIT), TRUST_PROXY: '127.0.0.1' },
+    });
     const direct = await createTestApi({ label: 'ratelimitdirect', env: { RATE_LIMIT_PER_MINUTE: String(LIMIT) } });
     try {
       const from = (client: string): Record<string, string> => ({ 'x-forwarded-for': client });
       const first = [];
       for (let i = 0; i < LIMIT; i += 1) first.push(await get(behindProxy, null, '/api/roles.json', from('203.0.113.7')));
 
-      const sut = [await get(behindProxy, null, '/api/roles.json', from('203.0.113.7')), await get(behindProxy, null, '/api/roles.json', from('198.51.100.9'))];
+      const sut = [
+        await get(behindProxy, null, '/api/roles.json', from('203.0.113.7')),
+        await get(behindProxy, null, '/api/roles.json', from('198.51.100.9')),
+      ];
 
       expect(first.map((r) => r.statusCode)).toEqual(Array<number>(LIMIT).fill(401));
       expectRateLimited(sut[0] as Response);

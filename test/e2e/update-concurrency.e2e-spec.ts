@@ -1,5 +1,13 @@
 import type { ContactView } from '@app/contacts';
-import { aCreatedContact, aGuestPayload, errorsOf, problemOf, readContact, updateContact, type Response } from '../support/contact-requests.js';
+import {
+  aCreatedContact,
+  aGuestPayload,
+  errorsOf,
+  problemOf,
+  readContact,
+  updateContact,
+  type Response,
+} from '../support/contact-requests.js';
 import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
 const WRITERS = 20;
@@ -47,7 +55,12 @@ describe('POST /api/contacts/{id}.json under concurrency', () => {
     expect(events).toHaveLength(1 + WRITERS);
     expect(events.map((e) => e.version)).toEqual(Array.from({ length: 1 + WRITERS }, (_, i) => i + 1));
     expect(events.slice(1).map((e) => e.type)).toEqual(Array<string>(WRITERS).fill('ContactUpdated'));
-    expect(events.slice(1).map((e) => e.lastname).sort()).toEqual([...lastnames].sort());
+    expect(
+      events
+        .slice(1)
+        .map((e) => e.lastname)
+        .sort(),
+    ).toEqual([...lastnames].sort());
     // The read row is the last writer's: the one whose answer carried the final version.
     const last = sut.find((r) => r.json<{ contact: ContactView }>().contact.version === final.version);
     expect(final.lastname).toBe(last?.json<{ contact: ContactView }>().contact.lastname);

@@ -140,7 +140,13 @@ describe('POST /api/contacts/{id}.json', () => {
 
       const sut = await updated(before.id, { lastname: 'Smith' });
 
-      expect(sut).toEqual({ ...before, lastname: 'Smith', address: { ...before.address, lastname: 'Smith' }, version: before.version + 1, updated: UPDATED });
+      expect(sut).toEqual({
+        ...before,
+        lastname: 'Smith',
+        address: { ...before.address, lastname: 'Smith' },
+        version: before.version + 1,
+        updated: UPDATED,
+      });
     });
   });
 
@@ -310,14 +316,24 @@ describe('POST /api/contacts/{id}.json', () => {
       const before = await aCreatedContact(
         api,
         token,
-        aUserPayload({ address: anAddressPayload(), tags: { contact: ['vip'] }, accessRoles: [{ reference: active, expires: '2030-01-01T00:00:00+00:00' }, pending] }),
+        aUserPayload({
+          address: anAddressPayload(),
+          tags: { contact: ['vip'] },
+          accessRoles: [{ reference: active, expires: '2030-01-01T00:00:00+00:00' }, pending],
+        }),
         { invite: true },
       );
 
       const sut = await updated(before.id, { ...before, lastname: 'Smith' });
 
       // The address showed the contact's names by inheritance; sent back, it still inherits them.
-      expect(sut).toEqual({ ...before, lastname: 'Smith', address: { ...before.address, lastname: 'Smith' }, version: before.version + 1, updated: UPDATED });
+      expect(sut).toEqual({
+        ...before,
+        lastname: 'Smith',
+        address: { ...before.address, lastname: 'Smith' },
+        version: before.version + 1,
+        updated: UPDATED,
+      });
       expect((await streamEvents(before.id)).at(-1)).toEqual({ type: 'ContactUpdated', data: { lastname: 'Smith' } });
     });
 
@@ -503,7 +519,9 @@ describe('POST /api/contacts/{id}.json', () => {
       const sut = await update(id, { tags });
 
       expect(sut.statusCode).toBe(422);
-      expect(errorsOf(sut)).toContainEqual(expect.objectContaining({ pointer: expect.stringMatching(/^\/contact\/tags/), code: 'invalid_tags' }));
+      expect(errorsOf(sut)).toContainEqual(
+        expect.objectContaining({ pointer: expect.stringMatching(/^\/contact\/tags/), code: 'invalid_tags' }),
+      );
       expect((await read(id)).tags).toEqual({ contact: ['vip'] });
     });
   });
@@ -526,7 +544,9 @@ describe('POST /api/contacts/{id}.json', () => {
         { reference: email, status: 'pending', expires: null, pendingReason: 'email_verification' },
         { reference: admin, status: 'pending', expires: null, pendingReason: 'admin_approval' },
       ]);
-      expect((await streamEvents(id)).filter((e) => e.type === 'RoleRevoked').map((e) => e.data)).toEqual([{ reference: none, reason: 'removed' }]);
+      expect((await streamEvents(id)).filter((e) => e.type === 'RoleRevoked').map((e) => e.data)).toEqual([
+        { reference: none, reason: 'removed' },
+      ]);
     });
 
     it('revokes every grant for an empty list', async () => {
@@ -565,7 +585,12 @@ describe('POST /api/contacts/{id}.json', () => {
 
     it.each([
       ['an unknown reference', (): unknown[] => [none, 'no-such-role'], '/contact/accessRoles/1', 'unknown_access_role'],
-      ['a past expiry', (): unknown[] => [{ reference: none, expires: '2020-01-01T00:00:00+00:00' }], '/contact/accessRoles/0/expires', 'expires_in_past'],
+      [
+        'a past expiry',
+        (): unknown[] => [{ reference: none, expires: '2020-01-01T00:00:00+00:00' }],
+        '/contact/accessRoles/0/expires',
+        'expires_in_past',
+      ],
       ['a role twice', (): unknown[] => [none, { reference: none }], '/contact/accessRoles/1/reference', 'duplicate_access_role'],
       ['a bad status', (): unknown[] => [{ reference: none, status: 'on' }], '/contact/accessRoles/0/status', 'invalid_status'],
     ])('refuses %s, revoking nothing', async (_case, accessRoles, pointer, code) => {
@@ -617,15 +642,18 @@ describe('POST /api/contacts/{id}.json', () => {
       expect(await read(id)).toEqual(before);
     });
 
-    it.each(['garbage', '3', '"three"', '"-1"', '"1", "2"', '""', 'W/3'])('refuses If-Match %j with 400 invalid_if_match', async (ifMatch) => {
-      const before = await aCreatedContact(api, token, aGuestPayload());
+    it.each(['garbage', '3', '"three"', '"-1"', '"1", "2"', '""', 'W/3'])(
+      'refuses If-Match %j with 400 invalid_if_match',
+      async (ifMatch) => {
+        const before = await aCreatedContact(api, token, aGuestPayload());
 
-      const sut = await update(before.id, { lastname: 'Smith' }, {}, { 'if-match': ifMatch });
+        const sut = await update(before.id, { lastname: 'Smith' }, {}, { 'if-match': ifMatch });
 
-      expect(sut.statusCode).toBe(400);
-      expect(errorsOf(sut)).toEqual([{ pointer: '', code: 'invalid_if_match' }]);
-      expect(await read(before.id)).toEqual(before);
-    });
+        expect(sut.statusCode).toBe(400);
+        expect(errorsOf(sut)).toEqual([{ pointer: '', code: 'invalid_if_match' }]);
+        expect(await read(before.id)).toEqual(before);
+      },
+    );
 
     it('is a 404 for an unknown contact, whatever version it names', async () => {
       const sut = await post(api, token, `/api/contacts/${UNKNOWN_ID}.json`, { contact: { lastname: 'Smith' } }, { 'if-match': '"1"' });

@@ -39,7 +39,9 @@ describe(ClientStore.name, () => {
   it('never stores a secret anywhere in the clients table', async () => {
     const issued = await Promise.all([aClient(), aClient(), aClient()]);
 
-    const { rows } = await database.db.query<{ dump: string }>('SELECT coalesce(string_agg(row_to_json(c)::text, E\'\\n\'), \'\') AS dump FROM clients c');
+    const { rows } = await database.db.query<{ dump: string }>(
+      "SELECT coalesce(string_agg(row_to_json(c)::text, E'\\n'), '') AS dump FROM clients c",
+    );
     for (const { client_secret: secret } of issued) expect(rows[0]?.dump).not.toContain(secret);
   });
 

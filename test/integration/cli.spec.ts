@@ -48,8 +48,14 @@ describe('npm run cli', () => {
   it('roles:create adds a role to the catalogue, once', async () => {
     const printed = await sut('roles:create', '--reference', 'trade', '--title', 'Trade customer', '--approval', 'admin');
 
-    expect(printed.map((line) => JSON.parse(line) as unknown)).toEqual([{ reference: 'trade', title: 'Trade customer', approvalMethod: 'admin' }]);
-    expect(await new RoleCatalogue(database.db).list()).toContainEqual({ reference: 'trade', title: 'Trade customer', approvalMethod: 'admin' });
+    expect(printed.map((line) => JSON.parse(line) as unknown)).toEqual([
+      { reference: 'trade', title: 'Trade customer', approvalMethod: 'admin' },
+    ]);
+    expect(await new RoleCatalogue(database.db).list()).toContainEqual({
+      reference: 'trade',
+      title: 'Trade customer',
+      approvalMethod: 'admin',
+    });
     await expect(sut('roles:create', '--reference', 'trade', '--title', 'Again')).rejects.toThrow(RoleExists);
   });
 

@@ -21,7 +21,11 @@ describe(loadContact.name, () => {
   beforeAll(async () => {
     database = await createTestDatabase('loader');
     store = new EventStore(database.db);
-    service = new ContactService(database.db, store, new RoleCatalogue(database.db), new FixedClock(now), { bcryptCost: 4, inviteTtlMs: 86_400_000, inviteTokens: new InviteTokens('test-secret') });
+    service = new ContactService(database.db, store, new RoleCatalogue(database.db), new FixedClock(now), {
+      bcryptCost: 4,
+      inviteTtlMs: 86_400_000,
+      inviteTokens: new InviteTokens('test-secret'),
+    });
   });
   afterAll(async () => {
     await database.drop();

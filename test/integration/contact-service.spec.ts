@@ -54,7 +54,11 @@ describe(ContactService.name, () => {
   let sut: ContactService;
 
   const serviceOn = (on: Database): ContactService =>
-    new ContactService(on, new EventStore(on), new RoleCatalogue(on), new FixedClock(now), { bcryptCost: 4, inviteTtlMs: 7 * DAY, inviteTokens: new InviteTokens('test-secret') });
+    new ContactService(on, new EventStore(on), new RoleCatalogue(on), new FixedClock(now), {
+      bcryptCost: 4,
+      inviteTtlMs: 7 * DAY,
+      inviteTokens: new InviteTokens('test-secret'),
+    });
 
   beforeAll(async () => {
     database = await createTestDatabase('contactservice');
@@ -77,7 +81,9 @@ describe(ContactService.name, () => {
   }
 
   async function contactsWith(email: string): Promise<Array<{ id: string; type: string }>> {
-    const { rows } = await db.query<{ id: string; type: string }>('SELECT id, type FROM contacts WHERE email = $1 ORDER BY id', [normalizeEmail(email)]);
+    const { rows } = await db.query<{ id: string; type: string }>('SELECT id, type FROM contacts WHERE email = $1 ORDER BY id', [
+      normalizeEmail(email),
+    ]);
     return rows;
   }
 
@@ -113,15 +119,35 @@ describe(ContactService.name, () => {
       const metadata = aMetadata();
 
       const view = await sut.create(
-        aRequest(aUser({ email: `  ${email.toUpperCase()} `, address: anAddress(), tags: { contact: ['vip'] }, accessRoles: ['customer', 'trade'] })),
+        aRequest(
+          aUser({
+            email: `  ${email.toUpperCase()} `,
+            address: anAddress(),
+            tags: { contact: ['vip'] },
+            accessRoles: ['customer', 'trade'],
+          }),
+        ),
         metadata,
       );
 
-      const { rows: events } = await db.query<{ type: string; stream_version: number; metadata: EventMetadata; tx: string; data: Record<string, unknown> }>(
+      const { rows: events } = await db.query<{
+        type: string;
+        stream_version: number;
+        metadata: EventMetadata;
+        tx: string;
+        data: Record<string, unknown>;
+      }>(
         'SELECT type, stream_version, metadata, transaction_id::xid::text AS tx, data FROM events WHERE stream_id = $1 ORDER BY stream_version',
         [view.id],
       );
-      expect(events.map((e) => e.type)).toEqual(['ContactCreated', 'PasswordSet', 'PrimaryAddressSet', 'TagsSet', 'RoleGranted', 'RoleGranted']);
+      expect(events.map((e) => e.type)).toEqual([
+        'ContactCreated',
+        'PasswordSet',
+        'PrimaryAddressSet',
+        'TagsSet',
+        'RoleGranted',
+        'RoleGranted',
+      ]);
       expect(events.map((e) => e.stream_version)).toEqual([1, 2, 3, 4, 5, 6]);
       for (const e of events) expect(e.metadata).toEqual(metadata);
       expect(events[1]?.data.passwordHash).toMatch(/^\$2b\$04\$/);
@@ -165,7 +191,10 @@ describe(ContactService.name, () => {
         expect(new Set(stream.map((r) => r.transaction_id)).size).toBe(1);
         const { state } = await loadContact(db, view.id);
         expect(state).toMatchObject({ firstname: `Batch ${i}`, tags: [`t"${i}`, 'back\\slash'], version: stream.length });
-        const { rows: read } = await db.query<{ view: string; tags: string[]; head_hash: string }>('SELECT view::text, tags, head_hash FROM contacts WHERE id = $1', [view.id]);
+        const { rows: read } = await db.query<{ view: string; tags: string[]; head_hash: string }>(
+          'SELECT view::text, tags, head_hash FROM contacts WHERE id = $1',
+          [view.id],
+        );
         expect(read[0]?.view).toBe(JSON.stringify(view));
         expect(read[0]?.tags).toEqual([`t"${i}`, 'back\\slash']);
       }
@@ -176,7 +205,10 @@ describe(ContactService.name, () => {
     it('returns the contact as created, without its password', async () => {
       const email = uniqueEmail('returns');
 
-      const view = await sut.create(aRequest(aUser({ email, accessRoles: [{ reference: 'trade', expires: '2026-02-01T00:00:00+00:00', status: 'active' }] })), aMetadata());
+      const view = await sut.create(
+        aRequest(aUser({ email, accessRoles: [{ reference: 'trade', expires: '2026-02-01T00:00:00+00:00', status: 'active' }] })),
+        aMetadata(),
+      );
 
       expect(view).toMatchObject({
         type: 'user',
@@ -230,7 +262,9 @@ describe(ContactService.name, () => {
         return `${' '.repeat(i % 3)}${cased}${'\t'.repeat(i % 4 === 1 ? 1 : 0)}`;
       });
 
-      const outcomes = await Promise.allSettled(spellings.map((spelling, i) => sut.create(aRequest(aUser({ email: spelling, firstname: `User${i}` })), aMetadata())));
+      const outcomes = await Promise.allSettled(
+        spellings.map((spelling, i) => sut.create(aRequest(aUser({ email: spelling, firstname: `User${i}` })), aMetadata())),
+      );
 
       const created = outcomes.filter((o): o is PromiseFulfilledResult<ContactView> => o.status === 'fulfilled');
       const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
@@ -309,9 +343,10 @@ describe(ContactService.name, () => {
           const email = uniqueEmail(`round${round}`);
           const user = (): Promise<ContactView> => racingSut.create(aRequest(aUser({ email })), aMetadata());
           const recipient = (): Promise<ContactView> => racingSut.create(aRequest(aRecipient({ email: email.toUpperCase() })), aMetadata());
-          const [userOutcome, recipientOutcome] = round % 2 === 0
-            ? await Promise.allSettled([user(), recipient()])
-            : await Promise.allSettled([recipient(), user()]).then(([r, u]) => [u, r] as const);
+          const [userOutcome, recipientOutcome] =
+            round % 2 === 0
+              ? await Promise.allSettled([user(), recipient()])
+              : await Promise.allSettled([recipient(), user()]).then(([r, u]) => [u, r] as const);
 
           // A user is never refused because of a recipient.
           expect(userOutcome?.status).toBe('fulfilled');

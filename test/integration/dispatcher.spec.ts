@@ -10,7 +10,10 @@ import { createTestDatabase, REDIS_URL, testQueuePrefix, type TestDatabase } fro
 const metadata: EventMetadata = { clientId: 'c', requestId: 'r', correlationId: 'corr', causationId: null };
 const quiet = { info: () => undefined, error: () => undefined };
 
-const anInviteIssued = (n: number): NewEvent => ({ type: 'InviteIssued', data: { tokenHash: `hash-${n}`, expiresAt: '2030-01-01T00:00:00+00:00' } });
+const anInviteIssued = (n: number): NewEvent => ({
+  type: 'InviteIssued',
+  data: { tokenHash: `hash-${n}`, expiresAt: '2030-01-01T00:00:00+00:00' },
+});
 const aNameChange = (): NewEvent => ({ type: 'ContactUpdated', data: { firstname: 'Ann' } });
 
 describe(Dispatcher.name, () => {
@@ -72,15 +75,26 @@ describe(Dispatcher.name, () => {
   }
 
   function start(): Dispatcher {
-    const sut = new Dispatcher(database.db, store, queues, jobsFor, new SystemClock(), { consumer, databaseUrl: database.url, pollMs: 100, batchSize: 3, log: quiet });
+    const sut = new Dispatcher(database.db, store, queues, jobsFor, new SystemClock(), {
+      consumer,
+      databaseUrl: database.url,
+      pollMs: 100,
+      batchSize: 3,
+      log: quiet,
+    });
     running.push(sut);
     sut.start();
     return sut;
   }
 
   async function appendTo(streamId: string, events: NewEvent[]): Promise<void> {
-    const { rows } = await database.db.query<{ v: number | null }>('SELECT max(stream_version) AS v FROM events WHERE stream_id = $1', [streamId]);
-    await store.append(database.db, streamId, { ...EMPTY_STREAM, version: rows[0]?.v ?? 0, hash: null }, events, { metadata, recordedAt: new Date() });
+    const { rows } = await database.db.query<{ v: number | null }>('SELECT max(stream_version) AS v FROM events WHERE stream_id = $1', [
+      streamId,
+    ]);
+    await store.append(database.db, streamId, { ...EMPTY_STREAM, version: rows[0]?.v ?? 0, hash: null }, events, {
+      metadata,
+      recordedAt: new Date(),
+    });
   }
 
   async function jobIds(expected: number, timeoutMs = 10_000): Promise<string[]> {
@@ -93,7 +107,9 @@ describe(Dispatcher.name, () => {
   }
 
   async function checkpointPosition(): Promise<string | undefined> {
-    const { rows } = await database.db.query<{ position: string }>('SELECT position::text FROM log_checkpoints WHERE consumer = $1', [consumer]);
+    const { rows } = await database.db.query<{ position: string }>('SELECT position::text FROM log_checkpoints WHERE consumer = $1', [
+      consumer,
+    ]);
     return rows[0]?.position;
   }
 

@@ -48,14 +48,17 @@ interface Compose {
  * fails here (Compose would put an empty string in its place, with only a warning).
  */
 function interpolate(text: string, env: Env): string {
-  return text.replace(/\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (whole, escaped: string, braced?: string, colon?: string, fallback?: string, bare?: string) => {
-    if (escaped === '$') return '$';
-    const name = braced ?? bare ?? '';
-    const value = env[name];
-    if (value !== undefined && (value !== '' || colon !== ':')) return value;
-    if (fallback !== undefined) return fallback;
-    throw new Error(`docker-compose.yml uses ${whole}, which is unset and has no default`);
-  });
+  return text.replace(
+    /\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (whole, escaped: string, braced?: string, colon?: string, fallback?: string, bare?: string) => {
+      if (escaped === '$') return '$';
+      const name = braced ?? bare ?? '';
+      const value = env[name];
+      if (value !== undefined && (value !== '' || colon !== ':')) return value;
+      if (fallback !== undefined) return fallback;
+      throw new Error(`docker-compose.yml uses ${whole}, which is unset and has no default`);
+    },
+  );
 }
 
 /** The file as `docker compose config` would resolve it with nothing set in the environment or .env. */
@@ -124,7 +127,12 @@ describe('docker-compose.yml', () => {
     expect(service('migrate').build).toBe('.');
     expect(service('migrate').pull_policy).toBe('build');
     for (const name of ['api', 'worker']) {
-      expect({ name, image: service(name).image, build: service(name).build, pull: service(name).pull_policy }).toEqual({ name, image, build: undefined, pull: 'never' });
+      expect({ name, image: service(name).image, build: service(name).build, pull: service(name).pull_policy }).toEqual({
+        name,
+        image,
+        build: undefined,
+        pull: 'never',
+      });
     }
   });
 
@@ -223,7 +231,10 @@ describe('docker-compose.yml', () => {
   it('has a health check on every long-running service except the worker, and the API checks readiness on its own port', () => {
     for (const name of ['postgres', 'redis', 'mailpit', 'api', 'proxy']) {
       const test = service(name).healthcheck?.test;
-      expect({ name, test: Array.isArray(test) && test.length > 1 && service(name).healthcheck?.disable !== true }).toEqual({ name, test: true });
+      expect({ name, test: Array.isArray(test) && test.length > 1 && service(name).healthcheck?.disable !== true }).toEqual({
+        name,
+        test: true,
+      });
     }
     const apiTest = service('api').healthcheck?.test ?? [];
     const apiCheck = Array.isArray(apiTest) ? apiTest.join(' ') : apiTest;
@@ -285,7 +296,10 @@ describe('Dockerfile', () => {
 
   /** Instructions with continuation lines joined and comments dropped, grouped by stage. */
   function stagesOf(text: string): { args: Map<string, string>; stages: Stage[] } {
-    const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim());
+    const lines = text
+      .replace(/\\\n/g, ' ')
+      .split('\n')
+      .map((l) => l.trim());
     const args = new Map<string, string>();
     const stages: Stage[] = [];
     for (const line of lines) {
@@ -307,7 +321,8 @@ describe('Dockerfile', () => {
 
   const { args, stages } = stagesOf(read('Dockerfile'));
   const runtime = stages.at(-1);
-  const all = (stage: Stage | undefined, keyword: string): string[] => stage?.instructions.filter((i) => i.keyword === keyword).map((i) => i.args) ?? [];
+  const all = (stage: Stage | undefined, keyword: string): string[] =>
+    stage?.instructions.filter((i) => i.keyword === keyword).map((i) => i.args) ?? [];
   const stage = (name: string): Stage | undefined => stages.find((s) => s.name === name);
   /** A stage with everything it inherits from the stages it is built FROM. */
   const lineage = (s: Stage | undefined): Stage[] => (s ? [...lineage(stage(s.from)), s] : []);

@@ -65,7 +65,10 @@ describe('the embedded Postgres', () => {
     expect(first.description).toBe(`embedded Postgres 18 on 127.0.0.1:${first.port}, data in ${dataDir}/postgres`);
     expect(first.description).not.toContain(new URL(first.url).password);
     expect(said).toEqual([`initialising a new Postgres cluster in ${dataDir}/postgres (first start)`]);
-    const [settings] = await query<{ encoding: string; lower: string }>(first.url, "SELECT current_setting('server_encoding') AS encoding, lower('ÅNGSTRÖM') AS lower");
+    const [settings] = await query<{ encoding: string; lower: string }>(
+      first.url,
+      "SELECT current_setting('server_encoding') AS encoding, lower('ÅNGSTRÖM') AS lower",
+    );
     expect(settings).toEqual({ encoding: 'UTF8', lower: 'ångström' });
     await query(first.url, 'CREATE TABLE kept (note text); INSERT INTO kept VALUES ($$still here$$)');
 
@@ -138,7 +141,10 @@ describe('the embedded Postgres', () => {
     dataDirs.push(dataDir);
     await open(dataDir, 'command').then((instance) => instance.stop());
     // process.ppid is alive; nothing runs on the cluster.
-    await writeFile(join(dataDir, 'postgres.lock'), JSON.stringify({ pid: process.ppid, use: 'server', state: 'ready', port: 1, since: new Date().toISOString() }));
+    await writeFile(
+      join(dataDir, 'postgres.lock'),
+      JSON.stringify({ pid: process.ppid, use: 'server', state: 'ready', port: 1, since: new Date().toISOString() }),
+    );
 
     const instance = await open(dataDir, 'command');
 
@@ -169,9 +175,16 @@ describe('the embedded Postgres', () => {
   });
 
   it('is not used when DATABASE_URL is set: the location is that URL, described without its credentials', async () => {
-    const location = await locateDatabase({ DATABASE_URL: 'postgres://app:secret@db.internal:5433/contacts?sslmode=require', DATA_DIR: '/nonexistent' }, 'server');
+    const location = await locateDatabase(
+      { DATABASE_URL: 'postgres://app:secret@db.internal:5433/contacts?sslmode=require', DATA_DIR: '/nonexistent' },
+      'server',
+    );
 
-    expect(location).toMatchObject({ url: 'postgres://app:secret@db.internal:5433/contacts?sslmode=require', embedded: null, description: 'postgres://db.internal:5433/contacts (DATABASE_URL)' });
+    expect(location).toMatchObject({
+      url: 'postgres://app:secret@db.internal:5433/contacts?sslmode=require',
+      embedded: null,
+      description: 'postgres://db.internal:5433/contacts (DATABASE_URL)',
+    });
     await location.release();
   });
 });

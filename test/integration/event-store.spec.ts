@@ -31,14 +31,20 @@ const anEvent = (overrides: Partial<NewEvent> = {}): NewEvent => ({
   ...overrides,
 });
 
-const numbered = (count: number, from = 1): NewEvent[] =>
-  Array.from({ length: count }, (_, i) => anEvent({ data: { n: from + i } }));
+const numbered = (count: number, from = 1): NewEvent[] => Array.from({ length: count }, (_, i) => anEvent({ data: { n: from + i } }));
 
 /** Recomputes every link of a stream's chain from the stored content (what `cli verify` does). */
 function expectIntactChain(events: StoredEvent[]): void {
   let previous: string | null = null;
   for (const e of events) {
-    const content = { streamId: e.streamId, version: e.version, type: e.type, data: e.data, metadata: e.metadata, recordedAt: e.recordedAt };
+    const content = {
+      streamId: e.streamId,
+      version: e.version,
+      type: e.type,
+      data: e.data,
+      metadata: e.metadata,
+      recordedAt: e.recordedAt,
+    };
     expect(e.hash).toBe(eventHash(previous, content));
     previous = e.hash;
   }
@@ -76,7 +82,12 @@ describe(EventStore.name, () => {
    * test files run in parallel) may hold the visible horizon back for a moment, so an empty page
    * is retried until the deadline rather than taken as the end.
    */
-  async function follow(after: LogCheckpoint | null, streams: string[], expected: number, limit = 1000): Promise<{ events: StoredEvent[]; checkpoint: LogCheckpoint | null }> {
+  async function follow(
+    after: LogCheckpoint | null,
+    streams: string[],
+    expected: number,
+    limit = 1000,
+  ): Promise<{ events: StoredEvent[]; checkpoint: LogCheckpoint | null }> {
     const mine = new Set(streams);
     const events: StoredEvent[] = [];
     let checkpoint = after;
@@ -122,7 +133,10 @@ describe(EventStore.name, () => {
       const second = anEvent({ type: 'Renamed', data: { title: 'next', deep: { z: 1, a: [{ y: 2, x: 1 }] } } });
 
       const appended = await sut.append(database.db, streamId, EMPTY_STREAM, [first, second], { metadata, recordedAt });
-      const more = await sut.append(database.db, streamId, { version: 2, hash: appended[1]?.hash ?? null }, numbered(2), { metadata, recordedAt });
+      const more = await sut.append(database.db, streamId, { version: 2, hash: appended[1]?.hash ?? null }, numbered(2), {
+        metadata,
+        recordedAt,
+      });
 
       const stream = await sut.readStream(streamId);
       expect(stream.events.map((e) => e.version)).toEqual([1, 2, 3, 4]);
@@ -155,10 +169,16 @@ describe(EventStore.name, () => {
 
     it('hashes an event as it reads back, whatever the data holds (a Date is stored as its JSON text)', async () => {
       const streamId = aStreamId();
-      await sut.append(database.db, streamId, EMPTY_STREAM, [anEvent({ data: { at: new Date('2026-02-01T00:00:00Z'), big: 1e21, list: [undefined, 1] } })], {
-        metadata: aMetadata(),
-        recordedAt,
-      });
+      await sut.append(
+        database.db,
+        streamId,
+        EMPTY_STREAM,
+        [anEvent({ data: { at: new Date('2026-02-01T00:00:00Z'), big: 1e21, list: [undefined, 1] } })],
+        {
+          metadata: aMetadata(),
+          recordedAt,
+        },
+      );
 
       const { events } = await sut.readStream(streamId);
       expect(events[0]?.data).toEqual({ at: '2026-02-01T00:00:00.000Z', big: 1e21, list: [null, 1] });
@@ -205,7 +225,9 @@ describe(EventStore.name, () => {
       const streamId = aStreamId();
       await sut.append(database.db, streamId, EMPTY_STREAM, numbered(1), { metadata: aMetadata(), recordedAt });
 
-      await expect(sut.append(database.db, streamId, EMPTY_STREAM, numbered(1, 5), { metadata: aMetadata(), recordedAt })).rejects.toBeInstanceOf(ConcurrencyError);
+      await expect(
+        sut.append(database.db, streamId, EMPTY_STREAM, numbered(1, 5), { metadata: aMetadata(), recordedAt }),
+      ).rejects.toBeInstanceOf(ConcurrencyError);
       expect((await sut.readStream(streamId)).events).toHaveLength(1);
     });
 
@@ -213,7 +235,9 @@ describe(EventStore.name, () => {
       const streamId = aStreamId();
       await sut.append(database.db, streamId, EMPTY_STREAM, numbered(2), { metadata: aMetadata(), recordedAt });
 
-      const outside = await sut.append(database.db, streamId, { version: 1, hash: null }, numbered(1), { metadata: aMetadata(), recordedAt }).catch((e: unknown) => e);
+      const outside = await sut
+        .append(database.db, streamId, { version: 1, hash: null }, numbered(1), { metadata: aMetadata(), recordedAt })
+        .catch((e: unknown) => e);
       const inside = await database.db
         .transaction((tx) => sut.append(tx, streamId, EMPTY_STREAM, numbered(2), { metadata: aMetadata(), recordedAt }))
         .catch((e: unknown) => e);
@@ -261,7 +285,12 @@ describe(EventStore.name, () => {
       for (let i = 0; i < 4; i += 1) {
         for (const streamId of streams) {
           const head = (await sut.readStream(streamId)).head;
-          appended.push(...(await sut.append(database.db, streamId, head, numbered(i % 2 === 0 ? 1 : 2, i * 10), { metadata: aMetadata(), recordedAt })));
+          appended.push(
+            ...(await sut.append(database.db, streamId, head, numbered(i % 2 === 0 ? 1 : 2, i * 10), {
+              metadata: aMetadata(),
+              recordedAt,
+            })),
+          );
         }
       }
 
@@ -288,7 +317,10 @@ describe(EventStore.name, () => {
       try {
         await clientA.query('BEGIN');
         const [a] = await sut.append(clientA, late, EMPTY_STREAM, [anEvent({ data: { who: 'A' } })], { metadata: aMetadata(), recordedAt });
-        const [b] = await sut.append(database.db, prompt, EMPTY_STREAM, [anEvent({ data: { who: 'B' } })], { metadata: aMetadata(), recordedAt });
+        const [b] = await sut.append(database.db, prompt, EMPTY_STREAM, [anEvent({ data: { who: 'B' } })], {
+          metadata: aMetadata(),
+          recordedAt,
+        });
         expect(BigInt(b?.position ?? 0)).toBeGreaterThan(BigInt(a?.position ?? 0));
 
         // B is committed and has the higher position, but A (lower) is not: B must wait for A.
@@ -305,11 +337,18 @@ describe(EventStore.name, () => {
 
         for (const from of [readerBefore, readerDuring]) {
           const { events } = await follow(from, [late, prompt], 2);
-          expect(events.filter((e) => e.streamId === late || e.streamId === prompt).map((e) => e.data)).toEqual([{ who: 'A' }, { who: 'B' }]);
+          expect(events.filter((e) => e.streamId === late || e.streamId === prompt).map((e) => e.data)).toEqual([
+            { who: 'A' },
+            { who: 'B' },
+          ]);
           expect([...events].sort(commitOrder)).toEqual(events);
         }
         const all = await follow(null, [earlier, late, prompt], 3, 100_000);
-        expect(all.events.filter((e) => [earlier, late, prompt].includes(e.streamId)).map((e) => e.streamId)).toEqual([earlier, late, prompt]);
+        expect(all.events.filter((e) => [earlier, late, prompt].includes(e.streamId)).map((e) => e.streamId)).toEqual([
+          earlier,
+          late,
+          prompt,
+        ]);
       } finally {
         await clientA.query('ROLLBACK').catch(() => undefined);
         clientA.release();
@@ -327,8 +366,14 @@ describe(EventStore.name, () => {
         await older.query('BEGIN');
         await older.query('SELECT pg_current_xact_id()');
         await younger.query('BEGIN');
-        const [low] = await sut.append(younger, second, EMPTY_STREAM, [anEvent({ data: { who: 'younger' } })], { metadata: aMetadata(), recordedAt });
-        const [high] = await sut.append(older, first, EMPTY_STREAM, [anEvent({ data: { who: 'older' } })], { metadata: aMetadata(), recordedAt });
+        const [low] = await sut.append(younger, second, EMPTY_STREAM, [anEvent({ data: { who: 'younger' } })], {
+          metadata: aMetadata(),
+          recordedAt,
+        });
+        const [high] = await sut.append(older, first, EMPTY_STREAM, [anEvent({ data: { who: 'older' } })], {
+          metadata: aMetadata(),
+          recordedAt,
+        });
         expect(BigInt(low?.position ?? 0)).toBeLessThan(BigInt(high?.position ?? 0));
         await older.query('COMMIT');
 
@@ -374,7 +419,10 @@ describe(EventStore.name, () => {
       try {
         await open.query('BEGIN');
         await sut.append(open, late, EMPTY_STREAM, [anEvent({ data: { who: 'late' } })], { metadata: aMetadata(), recordedAt });
-        const [after] = await sut.append(database.db, early, { version: 1, hash: first?.hash ?? null }, numbered(1, 2), { metadata: aMetadata(), recordedAt });
+        const [after] = await sut.append(database.db, early, { version: 1, hash: first?.hash ?? null }, numbered(1, 2), {
+          metadata: aMetadata(),
+          recordedAt,
+        });
 
         const whileOpen = await sut.readFeed({ after: first?.position, limit: 100 });
         expect(whileOpen?.map((e) => e.position)).not.toContain(after?.position);
@@ -387,7 +435,9 @@ describe(EventStore.name, () => {
           next = await sut.readFeed({ after: first?.position, limit: 100 });
         }
         expect(next?.filter((e) => e.streamId === late || e.streamId === early).map((e) => e.streamId)).toEqual([late, early]);
-        expect(await sut.readFeed({ limit: 100, streamId: late, type: 'ThingHappened' })).toEqual([expect.objectContaining({ streamId: late, data: { who: 'late' } })]);
+        expect(await sut.readFeed({ limit: 100, streamId: late, type: 'ThingHappened' })).toEqual([
+          expect.objectContaining({ streamId: late, data: { who: 'late' } }),
+        ]);
         expect(await sut.readFeed({ after: '999999999999', limit: 10 })).toBeUndefined();
       } finally {
         await open.query('ROLLBACK').catch(() => undefined);

@@ -7,7 +7,10 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 describe(startJobWorkers.name, () => {
   const backend: QueueBackend = { kind: 'redis', url: REDIS_URL, prefix: `test-job-workers-${process.pid}` };
-  const settings = Object.fromEntries(QUEUE_NAMES.map((q) => [q, { concurrency: 1, lockDurationMs: 30_000 }])) as Record<QueueName, QueueSettings>;
+  const settings = Object.fromEntries(QUEUE_NAMES.map((q) => [q, { concurrency: 1, lockDurationMs: 30_000 }])) as Record<
+    QueueName,
+    QueueSettings
+  >;
   const done = (): Promise<string> => Promise.resolve('done');
   const everyHandler = (): JobHandlers => ({
     invites: { 'send-invite': done, 'sweep-unsent-invites': done },
@@ -43,7 +46,12 @@ describe(startJobWorkers.name, () => {
       const known = await queue.add('forget-idempotency-keys', {}, { attempts: 1 });
       const unknown = await queue.add('no-such-job', {}, { attempts: 1 });
 
-      await until(async () => ['completed', 'failed'].includes(await queue.getJobState(unknown.id ?? '')) && (await queue.getJobState(known.id ?? '')) === 'completed', 10_000);
+      await until(
+        async () =>
+          ['completed', 'failed'].includes(await queue.getJobState(unknown.id ?? '')) &&
+          (await queue.getJobState(known.id ?? '')) === 'completed',
+        10_000,
+      );
 
       expect(handled).toEqual(['forget-idempotency-keys']);
       expect((await queue.getJob(known.id ?? ''))?.returnvalue).toBe('forgotten');

@@ -73,7 +73,17 @@ describe(migrate.name, () => {
 
     expect(applied).toEqual(ALL_MIGRATIONS);
     expect(await databaseExists(fresh.name)).toBe(true);
-    expect(await tablesOf(fresh.url)).toEqual(['clients', 'contacts', 'email_reservations', 'events', 'idempotency_keys', 'log_checkpoints', 'migrations', 'roles', 'settings']);
+    expect(await tablesOf(fresh.url)).toEqual([
+      'clients',
+      'contacts',
+      'email_reservations',
+      'events',
+      'idempotency_keys',
+      'log_checkpoints',
+      'migrations',
+      'roles',
+      'settings',
+    ]);
     expect(await appliedMigrations(fresh.url)).toEqual(ALL_MIGRATIONS);
   });
 

@@ -32,7 +32,11 @@ beforeAll(async () => {
   database = await createTestDatabase('projection');
   store = new EventStore(database.db);
   const roles = new RoleCatalogue(database.db);
-  service = new ContactService(database.db, store, roles, new FixedClock(now), { bcryptCost: 4, inviteTtlMs: 7 * DAY, inviteTokens: new InviteTokens('test-secret') });
+  service = new ContactService(database.db, store, roles, new FixedClock(now), {
+    bcryptCost: 4,
+    inviteTtlMs: 7 * DAY,
+    inviteTokens: new InviteTokens('test-secret'),
+  });
   await roles.create({ reference: 'customer', title: 'Customer', approvalMethod: 'none' });
   await roles.create({ reference: 'newsletter', title: 'Newsletter', approvalMethod: 'email' });
   await roles.create({ reference: 'trade', title: 'Trade', approvalMethod: 'admin' });
@@ -42,10 +46,11 @@ afterAll(async () => {
 });
 
 describe('contactsProjection', () => {
-
   /** The row as the table holds it, with the view's stored JSON text. */
   async function storedRow(id: string): Promise<{ row: ContactRow; viewText: string } | null> {
-    const { rows } = await database.db.query<Omit<ContactRow, 'nextExpiry'> & { created: Date; nextExpiry: Date | null; view_text: string }>(
+    const { rows } = await database.db.query<
+      Omit<ContactRow, 'nextExpiry'> & { created: Date; nextExpiry: Date | null; view_text: string }
+    >(
       `SELECT id, type, email, tags, version, created, view, state, head_hash AS "headHash", next_expiry AS "nextExpiry",
               view::text AS view_text
        FROM contacts WHERE id = $1`,
@@ -162,7 +167,9 @@ describe(ContactQueries.name, () => {
 
     it('pages with limit and reports the total', async () => {
       const tag = unique('paged');
-      const created = await Promise.all(Array.from({ length: 5 }, () => create(aRequest(aGuest({ email: uniqueEmail(), tags: { contact: [tag] } })))));
+      const created = await Promise.all(
+        Array.from({ length: 5 }, () => create(aRequest(aGuest({ email: uniqueEmail(), tags: { contact: [tag] } })))),
+      );
 
       const pages = await Promise.all([1, 2, 3, 4].map((page) => sut.list(aFilter({ tag, page, limit: 2 }), now)));
 

@@ -73,7 +73,9 @@ describe('npm run cli -- replay', () => {
   }
 
   async function reservationRows(): Promise<{ kind: string; email: string; contact_id: string }[]> {
-    const { rows } = await db().query<{ kind: string; email: string; contact_id: string }>('SELECT kind, email, contact_id FROM email_reservations ORDER BY kind, email');
+    const { rows } = await db().query<{ kind: string; email: string; contact_id: string }>(
+      'SELECT kind, email, contact_id FROM email_reservations ORDER BY kind, email',
+    );
     return rows;
   }
 
@@ -116,7 +118,13 @@ describe('npm run cli -- replay', () => {
       const expected = contactsProjection.fromEvents((await store.readStream(stream_id)).events);
       if (!expected) throw new Error(`stream ${stream_id} holds no contact`);
       const row = live.get(stream_id);
-      expect({ id: stream_id, version: row?.version, head_hash: row?.head_hash, view: row?.view, state: row && (JSON.parse(row.state) as unknown) }).toEqual({
+      expect({
+        id: stream_id,
+        version: row?.version,
+        head_hash: row?.head_hash,
+        view: row?.view,
+        state: row && (JSON.parse(row.state) as unknown),
+      }).toEqual({
         id: stream_id,
         version: expected.version,
         head_hash: expected.headHash,
@@ -143,12 +151,18 @@ describe('npm run cli -- replay', () => {
         accessRoles: [plainRole, adminRole, { reference: expiringRole, expires: '2026-03-01T00:00:00+00:00', status: 'active' }],
       }),
     );
-    const invited = await aCreatedContact(api, token, aUserPayload({ password: undefined, firstname: 'Zoë', lastname: 'Ünal' }), { invite: true });
+    const invited = await aCreatedContact(api, token, aUserPayload({ password: undefined, firstname: 'Zoë', lastname: 'Ünal' }), {
+      invite: true,
+    });
     // Characters COPY's CSV and Postgres's array literals must carry through unchanged.
     const guest = await aCreatedContact(
       api,
       token,
-      aGuestPayload({ lastname: 'O\'Brien "Jr", \\ N', address: anAddressPayload({ line2: null }), tags: { contact: ['a"b', 'back\\slash', 'comma,{brace}', 'NULL', ''] } }),
+      aGuestPayload({
+        lastname: 'O\'Brien "Jr", \\ N',
+        address: anAddressPayload({ line2: null }),
+        tags: { contact: ['a"b', 'back\\slash', 'comma,{brace}', 'NULL', ''] },
+      }),
     );
     const branch = await aCreatedContact(api, token, aBranchPayload());
     const recipient = await aCreatedContact(api, token, aRecipientPayload());
@@ -173,7 +187,9 @@ describe('npm run cli -- replay', () => {
     expect(await apiReads(ids)).toEqual(readsBefore);
     expect(await logAndCheckpoints()).toEqual(logBefore);
     expect(printed.at(-1)).toMatch(
-      new RegExp(`^replay: rebuilt contacts \\(${rowsBefore.length} rows\\) and email_reservations \\(${reservationsBefore.length} rows\\) from \\d+ events in ${rowsBefore.length} streams in .* events/s\\); .*no job was enqueued$`),
+      new RegExp(
+        `^replay: rebuilt contacts \\(${rowsBefore.length} rows\\) and email_reservations \\(${reservationsBefore.length} rows\\) from \\d+ events in ${rowsBefore.length} streams in .* events/s\\); .*no job was enqueued$`,
+      ),
     );
   });
 
@@ -196,14 +212,19 @@ describe('npm run cli -- replay', () => {
     await db().query(`UPDATE contacts SET view = '{"firstname":"Mallory"}' WHERE id = $1`, [user]);
     await db().query(`UPDATE contacts SET next_expiry = now(), head_hash = 'forged' WHERE id = $1`, [guest]);
     await db().query('DELETE FROM email_reservations WHERE contact_id = $1', [invited]);
-    await db().query(`INSERT INTO contacts (id, type, email, version, created, view) VALUES ($1, 'guest', 'ghost@example.com', 1, now(), '{}')`, [stray]);
+    await db().query(
+      `INSERT INTO contacts (id, type, email, version, created, view) VALUES ($1, 'guest', 'ghost@example.com', 1, now(), '{}')`,
+      [stray],
+    );
     const corrupted = await contactRows();
     const lost = reservationsBefore.find((r) => r.contact_id === invited);
 
     const dryRun = await sut('--verify', '--dry-run');
 
     expect(dryRun.error).toBeInstanceOf(CheckFailed);
-    expect(String(dryRun.error)).toMatch(/4 row\(s\) of the live read tables differed from the log; the live tables are unchanged \(--dry-run\)/);
+    expect(String(dryRun.error)).toMatch(
+      /4 row\(s\) of the live read tables differed from the log; the live tables are unchanged \(--dry-run\)/,
+    );
     expect(dryRun.printed).toEqual(
       expect.arrayContaining([
         `replay --verify: contacts id=${user}: view differ`,
@@ -231,7 +252,9 @@ describe('npm run cli -- replay', () => {
   it('loses no write made while it rebuilds, however the write falls against its phases, and the API keeps answering', async () => {
     // Guests of three events each, so a small batch size makes the read take many batches.
     const seeded = await Promise.all(
-      Array.from({ length: 120 }, () => aCreatedContact(api, token, aGuestPayload({ address: anAddressPayload(), tags: { contact: ['seed'] } }))),
+      Array.from({ length: 120 }, () =>
+        aCreatedContact(api, token, aGuestPayload({ address: anAddressPayload(), tags: { contact: ['seed'] } })),
+      ),
     );
     const users = await Promise.all(Array.from({ length: 10 }, () => aCreatedContact(api, token, aUserPayload())));
     const answers: Promise<Response>[] = [];
@@ -271,7 +294,8 @@ describe('npm run cli -- replay', () => {
         if (progress.phase === 'read' && progress.events === 40) await Promise.all([aWrite(), aWrite(), aWrite()]);
         if (progress.phase === 'catch-up' && progress.round === 1) await Promise.all([aWrite(), aWrite(), aWrite()]);
         // the read tables are locked now: these wait for the swap, then write to the new tables
-        if (progress.phase === 'swap') underTheLock.push(aWrite(), aWrite(), aWrite(), get(api, token, `/api/contacts/${seeded[0]?.id}.json`));
+        if (progress.phase === 'swap')
+          underTheLock.push(aWrite(), aWrite(), aWrite(), get(api, token, `/api/contacts/${seeded[0]?.id}.json`));
       },
     }).finally(() => (rebuilding = false));
     await background;
@@ -307,7 +331,10 @@ describe('npm run cli -- replay', () => {
       await reader.query('BEGIN');
       await reader.query('SELECT count(*) FROM contacts');
       await writer.query('BEGIN');
-      await writer.query(`INSERT INTO email_reservations (kind, email, contact_id) VALUES ('user', $1, $2)`, [uniqueEmail('midway'), randomUUID()]);
+      await writer.query(`INSERT INTO email_reservations (kind, email, contact_id) VALUES ('user', $1, $2)`, [
+        uniqueEmail('midway'),
+        randomUUID(),
+      ]);
       const replay = rebuildReadTables(db(), {
         onProgress: (progress) => {
           if (progress.phase === 'swap') attempts.push(progress.attempt);

@@ -35,8 +35,24 @@ describe('npm run cli -- verify', () => {
     for (let i = 0; i < 6; i++) {
       const contact =
         i % 2 === 0
-          ? await service.create({ contact: { ...aGuest({ email: `guest-${i}@example.com`, address: anAddress() }), tags: { contact: ['a'] } }, invite: false }, metadata())
-          : await service.create({ contact: { ...aUser({ email: `user-${i}@example.com`, address: anAddress() }), tags: { contact: ['b'] }, password: 'correct horse 42' }, invite: false }, metadata());
+          ? await service.create(
+              {
+                contact: { ...aGuest({ email: `guest-${i}@example.com`, address: anAddress() }), tags: { contact: ['a'] } },
+                invite: false,
+              },
+              metadata(),
+            )
+          : await service.create(
+              {
+                contact: {
+                  ...aUser({ email: `user-${i}@example.com`, address: anAddress() }),
+                  tags: { contact: ['b'] },
+                  password: 'correct horse 42',
+                },
+                invite: false,
+              },
+              metadata(),
+            );
       await service.update(contact.id, { contact: { lastname: `Updated ${i}` }, invite: false }, metadata());
       streams.push(contact.id);
     }
@@ -54,14 +70,19 @@ describe('npm run cli -- verify', () => {
   }
 
   async function eventOf(streamId: string, version: number): Promise<EventAt & Record<string, unknown>> {
-    const { rows } = await database.db.query<EventAt & Record<string, unknown>>('SELECT * FROM events WHERE stream_id = $1 AND stream_version = $2', [streamId, version]);
+    const { rows } = await database.db.query<EventAt & Record<string, unknown>>(
+      'SELECT * FROM events WHERE stream_id = $1 AND stream_version = $2',
+      [streamId, version],
+    );
     const event = rows[0];
     if (!event) throw new Error(`no version ${version} in stream ${streamId}`);
     return event;
   }
 
   async function counts(): Promise<{ events: number; streams: number }> {
-    const { rows } = await database.db.query<{ events: string; streams: string }>('SELECT count(*) AS events, count(DISTINCT stream_id) AS streams FROM events');
+    const { rows } = await database.db.query<{ events: string; streams: string }>(
+      'SELECT count(*) AS events, count(DISTINCT stream_id) AS streams FROM events',
+    );
     return { events: Number(rows[0]?.events), streams: Number(rows[0]?.streams) };
   }
 
@@ -113,7 +134,9 @@ describe('npm run cli -- verify', () => {
       const { printed, error } = await sut();
 
       expect(error).toBeInstanceOf(CheckFailed);
-      expect(String(error)).toContain(`hash chain broken at position ${event.position} in stream ${streamId} (version 2): its hash does not match its content`);
+      expect(String(error)).toContain(
+        `hash chain broken at position ${event.position} in stream ${streamId} (version 2): its hash does not match its content`,
+      );
       expect(printed).toEqual([
         `verify: position ${event.position}, stream ${streamId}, version 2: its hash does not match its content and the hash of the event before it`,
       ]);
@@ -125,7 +148,10 @@ describe('npm run cli -- verify', () => {
 
   it.each([
     ['a recorded_at moved by a second', `UPDATE events SET recorded_at = recorded_at + interval '1 second' WHERE position = $1`],
-    ['metadata naming another client', `UPDATE events SET metadata = jsonb_set(metadata, '{clientId}', '"someone-else"') WHERE position = $1`],
+    [
+      'metadata naming another client',
+      `UPDATE events SET metadata = jsonb_set(metadata, '{clientId}', '"someone-else"') WHERE position = $1`,
+    ],
     ['a hash replaced', `UPDATE events SET hash = repeat('0', 64) WHERE position = $1`],
   ])('catches %s', async (_, tampering) => {
     const streamId = streams[2] ?? '';
@@ -152,7 +178,9 @@ describe('npm run cli -- verify', () => {
       const { printed, error } = await sut();
 
       expect(error).toBeInstanceOf(CheckFailed);
-      expect(String(error)).toContain(`position ${after.position} in stream ${streamId} (version 3): version 3 follows version 1: version 2 is missing`);
+      expect(String(error)).toContain(
+        `position ${after.position} in stream ${streamId} (version 3): version 3 follows version 1: version 2 is missing`,
+      );
       expect(printed).toHaveLength(1);
     } finally {
       await restore(deleted);
@@ -168,7 +196,9 @@ describe('npm run cli -- verify', () => {
     try {
       const { error } = await sut();
 
-      expect(String(error)).toContain(`position ${second.position} in stream ${streamId} (version 2): the stream starts at version 2, not 1`);
+      expect(String(error)).toContain(
+        `position ${second.position} in stream ${streamId} (version 2): the stream starts at version 2, not 1`,
+      );
     } finally {
       await restore(deleted);
     }
@@ -177,12 +207,17 @@ describe('npm run cli -- verify', () => {
   it('reports every broken stream, the earliest position first, and counts them', async () => {
     const early = await eventOf(streams[0] ?? '', 2);
     const late = await eventOf(streams[5] ?? '', 4);
-    await behindTheApplicationsBack(`UPDATE events SET type = 'Forged' WHERE position = ANY($1::bigint[])`, [[late.position, early.position]]);
+    await behindTheApplicationsBack(`UPDATE events SET type = 'Forged' WHERE position = ANY($1::bigint[])`, [
+      [late.position, early.position],
+    ]);
     try {
       const { printed, error } = await sut();
 
       expect(String(error)).toMatch(new RegExp(`at position ${early.position} in stream ${early.stream_id} .*; 2 of \\d+ streams broken`));
-      expect(printed.map((line) => line.split(',')[0])).toEqual([`verify: position ${early.position}`, `verify: position ${late.position}`]);
+      expect(printed.map((line) => line.split(',')[0])).toEqual([
+        `verify: position ${early.position}`,
+        `verify: position ${late.position}`,
+      ]);
     } finally {
       await behindTheApplicationsBack(`UPDATE events SET type = $2 WHERE position = $1`, [early.position, early.type]);
       await behindTheApplicationsBack(`UPDATE events SET type = $2 WHERE position = $1`, [late.position, late.type]);

@@ -76,7 +76,13 @@ export const anAddressView = (overrides: Body = {}): Body => ({
 
 const auth = (token: string | null): Record<string, string> => (token === null ? {} : { authorization: `Bearer ${token}` });
 
-export function post(api: TestApi, token: string | null, url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+export function post(
+  api: TestApi,
+  token: string | null,
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return api.http.inject({ method: 'POST', url, headers: { ...auth(token), ...headers }, payload: body as Body });
 }
 
@@ -90,7 +96,14 @@ export function createContact(api: TestApi, token: string, contact: Body, extra:
 }
 
 /** POST /api/contacts/{id}.json with `{contact, ...extra}`. */
-export function updateContact(api: TestApi, token: string, id: string, contact: Body, extra: Body = {}, headers: Record<string, string> = {}): Promise<Response> {
+export function updateContact(
+  api: TestApi,
+  token: string,
+  id: string,
+  contact: Body,
+  extra: Body = {},
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return post(api, token, `/api/contacts/${id}.json`, { contact, ...extra }, headers);
 }
 

@@ -63,7 +63,10 @@ export function startDist(name: string, kind: keyof typeof DIST_MAIN, env: Recor
       if (!running()) return;
       child.kill('SIGTERM');
       let timer: NodeJS.Timeout | undefined;
-      const late = await Promise.race([exited.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)))]);
+      const late = await Promise.race([
+        exited.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+      ]);
       clearTimeout(timer);
       if (late && running()) {
         child.kill('SIGKILL');

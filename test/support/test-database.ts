@@ -17,7 +17,10 @@ export interface TestDatabase {
 
 /** A fresh, migrated database of this test file's own, so files never see each other's rows. */
 export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
-  const name = `contacts_${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${randomBytes(5).toString('hex')}`;
+  const name = `contacts_${label
+    .replace(/[^a-z0-9]/gi, '')
+    .toLowerCase()
+    .slice(0, 20)}_${randomBytes(5).toString('hex')}`;
   const url = new URL(BASE_DATABASE_URL);
   url.pathname = `/${name}`;
   await migrate(url.toString());

@@ -99,7 +99,8 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
   fastify.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'POST' || !request.url.startsWith('/api/')) return;
     const type = request.headers['content-type'] ?? '';
-    const bodyless = type === '' && request.headers['transfer-encoding'] === undefined && (request.headers['content-length'] ?? '0') === '0';
+    const bodyless =
+      type === '' && request.headers['transfer-encoding'] === undefined && (request.headers['content-length'] ?? '0') === '0';
     if (!bodyless && !/^application\/json\s*(;|$)/i.test(type)) {
       sendProblem(reply, { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }, logger);
       return reply;

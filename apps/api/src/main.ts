@@ -9,7 +9,10 @@ async function main(): Promise<void> {
   // The embedded Postgres belongs to `npm start`, which runs the API and the worker together and
   // stops it after both: an API on its own that owned it would take it away from a worker beside it.
   if (settings.DATABASE_URL === undefined) {
-    throw new ConfigError('DATABASE_URL', 'is required to run the API on its own (npm run start:api); without it, npm start runs the API and the worker together on an embedded Postgres under DATA_DIR');
+    throw new ConfigError(
+      'DATABASE_URL',
+      'is required to run the API on its own (npm run start:api); without it, npm start runs the API and the worker together on an embedded Postgres under DATA_DIR',
+    );
   }
   const config = settings.withDatabaseUrl(settings.DATABASE_URL);
   const app = await createApi(config);

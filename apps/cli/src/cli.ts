@@ -3,7 +3,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { pino } from 'pino';
 import { ClientStore, isScope, SCOPES } from '@app/auth';
 import type { ApprovalMethod } from '@app/contacts';
-import { loadSettings, type AppSettings } from '@app/config';
+import { loadSettings, logTransport, type AppSettings } from '@app/config';
 import { Database, locateDatabase, migrate, withoutCredentials } from '@app/database';
 import { verifyChains, type ChainReport } from '@app/event-store';
 import { rebuildReadTables, type ReadRowDifference, type RebuildProgress, type RebuildReport } from '@app/projections';
@@ -42,7 +42,12 @@ const LISTED = 50;
  * running server's, or one started for this command, migrated, and stopped after it, also on
  * Ctrl-C). Notices about the embedded instance go to `notice` (stderr), never to the output.
  */
-async function onDatabase<T>(settings: AppSettings, notice: Print, work: (url: string) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
+async function onDatabase<T>(
+  settings: AppSettings,
+  notice: Print,
+  work: (url: string) => Promise<T>,
+  options: { migrate?: boolean } = {},
+): Promise<T> {
   const location = await locateDatabase(settings, 'command', notice);
   const embedded = location.embedded;
   const interrupted = (signal: NodeJS.Signals): void => {
@@ -113,7 +118,8 @@ export async function run(
   const [command, ...rest] = argv;
   const { values } = parseOptions(rest);
   const text = (name: string): string | undefined => (typeof values[name] === 'string' ? values[name] : undefined);
-  const progress = (label: string, unit: string): Progress => (terminal ? new ProgressBar(label, unit, terminal) : new ProgressLines(label, unit, print));
+  const progress = (label: string, unit: string): Progress =>
+    terminal ? new ProgressBar(label, unit, terminal) : new ProgressLines(label, unit, print);
   if (command === undefined || command === 'help' || command === '--help') {
     print(USAGE);
     return;
@@ -130,7 +136,10 @@ export async function run(
       return;
     }
     case 'clients:create': {
-      const scopes = (text('scopes') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const scopes = (text('scopes') ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const name = text('name');
       if (!name || scopes.length === 0) throw new UsageError('clients:create needs --name and --scopes');
       const unknown = scopes.filter((s) => !isScope(s));
@@ -176,7 +185,9 @@ export async function run(
     }
     case 'verify': {
       const bar = progress('verify', 'events');
-      const report = await withDatabase(settings, notice, (db) => verifyChains(db, { onProgress: (done, total) => bar.update(done, total) })).finally(() => bar.stop());
+      const report = await withDatabase(settings, notice, (db) =>
+        verifyChains(db, { onProgress: (done, total) => bar.update(done, total) }),
+      ).finally(() => bar.stop());
       reportChains(report, print);
       return;
     }
@@ -195,7 +206,7 @@ const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'
  * embedded Postgres stops, then the process exits 0.
  */
 async function start(settings: AppSettings): Promise<void> {
-  const logger = pino({ level: settings.LOG_LEVEL }).child({ context: 'Start' });
+  const logger = pino({ level: settings.LOG_LEVEL, transport: logTransport() }).child({ context: 'Start' });
   const location = await locateDatabase(settings, 'server', (line) => logger.info(line));
   const apps: INestApplicationContext[] = [];
   let stopping = false;
@@ -220,7 +231,7 @@ async function start(settings: AppSettings): Promise<void> {
   for (const signal of STOP_SIGNALS) process.on(signal, stop);
   try {
     // Loaded here, not at the top: the other commands have no use for Nest and the applications.
-    const [{ createApi }, { createWorker }] = await Promise.all([import('../../api/src/bootstrap.js'), import('../../worker/src/bootstrap.js')]);
+    const [{ createApi }, { createWorker }] = await Promise.all([import('../../api/src/index.js'), import('../../worker/src/index.js')]);
     const config = settings.withDatabaseUrl(location.url);
     logger.info(`database: ${location.description}; queues: ${queuesOf(config)}; mail: ${mailOf(config)}`);
     await migrate(config.DATABASE_URL);
@@ -237,11 +248,15 @@ async function start(settings: AppSettings): Promise<void> {
 }
 
 function queuesOf(settings: AppSettings): string {
-  return settings.REDIS_URL ? `Redis ${withoutCredentials(settings.REDIS_URL)} (REDIS_URL)` : "BullMQ's PostgreSQL backend in the same database (no REDIS_URL)";
+  return settings.REDIS_URL
+    ? `Redis ${withoutCredentials(settings.REDIS_URL)} (REDIS_URL)`
+    : "BullMQ's PostgreSQL backend in the same database (no REDIS_URL)";
 }
 
 function mailOf(settings: AppSettings): string {
-  return settings.SMTP_URL ? `SMTP ${withoutCredentials(settings.SMTP_URL)} (SMTP_URL)` : `the outbox folder ${settings.mailOutboxDir} (no SMTP_URL)`;
+  return settings.SMTP_URL
+    ? `SMTP ${withoutCredentials(settings.SMTP_URL)} (SMTP_URL)`
+    : `the outbox folder ${settings.mailOutboxDir} (no SMTP_URL)`;
 }
 
 function showRebuild(progress: RebuildProgress, bar: Progress, print: Print): void {
@@ -270,7 +285,9 @@ function rebuildSummary(report: RebuildReport, seconds: number): string {
 }
 
 function describeDifference(d: ReadRowDifference): string {
-  const key = Object.entries(d.key).map(([column, value]) => `${column}=${String(value)}`).join(' ');
+  const key = Object.entries(d.key)
+    .map(([column, value]) => `${column}=${String(value)}`)
+    .join(' ');
   switch (d.in) {
     case 'live':
       return `${d.table} ${key}: in the live table, not in the log`;
@@ -287,7 +304,8 @@ function reportChains(report: ChainReport, print: Print): void {
     print(`verify: ${count(report.events)} events in ${count(report.streams)} streams, every chain intact`);
     return;
   }
-  for (const b of report.breaks.slice(0, LISTED)) print(`verify: position ${b.position}, stream ${b.streamId}, version ${b.version}: ${b.reason}`);
+  for (const b of report.breaks.slice(0, LISTED))
+    print(`verify: position ${b.position}, stream ${b.streamId}, version ${b.version}: ${b.reason}`);
   if (report.breaks.length > LISTED) print(`verify: … and ${report.breaks.length - LISTED} more broken stream(s)`);
   throw new CheckFailed(
     `hash chain broken at position ${first.position} in stream ${first.streamId} (version ${first.version}): ${first.reason}; ` +

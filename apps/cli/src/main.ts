@@ -9,7 +9,13 @@ import { CheckFailed, run, USAGE, UsageError } from './cli.js';
 run(process.argv.slice(2), process.env, console.log, process.stderr.isTTY ? process.stderr : undefined).catch((error: unknown) => {
   if (error instanceof ConfigError) console.error(`configuration: ${error.message}`);
   else if (error instanceof UsageError) console.error(`${error.message}\n\n${USAGE}`);
-  else if (error instanceof RoleExists || error instanceof CheckFailed || error instanceof RebuildRefused || error instanceof EmbeddedPostgresError) console.error(error.message);
+  else if (
+    error instanceof RoleExists ||
+    error instanceof CheckFailed ||
+    error instanceof RebuildRefused ||
+    error instanceof EmbeddedPostgresError
+  )
+    console.error(error.message);
   else console.error(error);
   process.exit(1);
 });

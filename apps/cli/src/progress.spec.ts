@@ -5,7 +5,13 @@ describe(ProgressLines.name, () => {
   it('prints a line at most once a period, with the share done, the rate and the time left', () => {
     const printed: string[] = [];
     let now = 0;
-    const sut = new ProgressLines('verify', 'events', (line) => printed.push(line), 1000, () => now);
+    const sut = new ProgressLines(
+      'verify',
+      'events',
+      (line) => printed.push(line),
+      1000,
+      () => now,
+    );
 
     now = 400;
     sut.update(10_000, 100_000);

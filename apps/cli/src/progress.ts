@@ -81,7 +81,9 @@ export class ProgressLines implements Progress {
     this.lastAt = now;
     const { rate, eta } = pace(done, total, this.startedAt, now);
     const percent = total > 0 ? Math.floor((done / total) * 100) : 100;
-    this.print(`${this.label}: ${count(done)} of ${count(total)} ${this.unit} (${percent}%), ${count(rate)} ${this.unit}/s, about ${eta} left`);
+    this.print(
+      `${this.label}: ${count(done)} of ${count(total)} ${this.unit} (${percent}%), ${count(rate)} ${this.unit}/s, about ${eta} left`,
+    );
   }
 
   stop(): void {}

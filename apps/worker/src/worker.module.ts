@@ -1,8 +1,16 @@
-import { Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { Job, Queue, Worker } from 'bullmq';
 import { LoggerModule } from 'nestjs-pino';
 import { InviteTokens } from '@app/auth';
-import { AppConfig, Clock } from '@app/config';
+import { AppConfig, Clock, logTransport } from '@app/config';
 import { ContactService } from '@app/contact-service';
 import { Database } from '@app/database';
 import { EventStore } from '@app/event-store';
@@ -60,10 +68,14 @@ export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutd
     this.workers = startJobWorkers(
       backend,
       {
-        invites: { 'send-invite': (job) => sendInvite.process(job as Job<SendInviteJob>), 'sweep-unsent-invites': () => unsentInvites.run() },
+        invites: {
+          'send-invite': (job) => sendInvite.process(job as Job<SendInviteJob>),
+          'sweep-unsent-invites': () => unsentInvites.run(),
+        },
         roles: {
           'expire-role': (job, token) => expireRole.process(job as Job<ExpireRoleJob>, token),
-          'sweep-expired': (job) => sweep.run({ clientId: null, requestId: `job-${job.id ?? job.name}`, correlationId: null, causationId: null }),
+          'sweep-expired': (job) =>
+            sweep.run({ clientId: null, requestId: `job-${job.id ?? job.name}`, correlationId: null, causationId: null }),
         },
         maintenance: { 'forget-idempotency-keys': () => forgetIdempotencyKeys(this.db, this.clock) },
       },
@@ -79,7 +91,9 @@ export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutd
       },
     );
     for (const worker of this.workers) {
-      worker.on('failed', (job, error) => this.logger.warn(`job ${worker.name}/${job?.name ?? '?'} ${job?.id ?? ''} failed: ${error.message}`));
+      worker.on('failed', (job, error) =>
+        this.logger.warn(`job ${worker.name}/${job?.name ?? '?'} ${job?.id ?? ''} failed: ${error.message}`),
+      );
       worker.on('error', (error) => this.logger.error(`queue ${worker.name}: ${error.message}`));
     }
     for (const name of QUEUE_NAMES) this.queues.set(name, openQueue(backend, name));
@@ -93,7 +107,9 @@ export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutd
     const invites = this.queues.get('invites');
     await invites?.upsertJobScheduler('sweep-unsent-invites', { every: 60_000 }, { name: 'sweep-unsent-invites' });
     await invites?.add('sweep-unsent-invites', {}, { jobId: `sweep-unsent-invites-start-${Date.now()}` });
-    await this.queues.get('maintenance')?.upsertJobScheduler('forget-idempotency-keys', { every: 3_600_000 }, { name: 'forget-idempotency-keys' });
+    await this.queues
+      .get('maintenance')
+      ?.upsertJobScheduler('forget-idempotency-keys', { every: 3_600_000 }, { name: 'forget-idempotency-keys' });
     this.dispatcher = new Dispatcher(this.db, this.store, this.queues, jobsFor, this.clock, {
       consumer: 'dispatcher',
       databaseUrl: config.DATABASE_URL,
@@ -105,8 +121,12 @@ export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutd
       },
     });
     this.dispatcher.start();
-    const queues = backend.kind === 'redis' ? `Redis ${withoutCredentials(backend.url)}` : 'BullMQ\'s PostgreSQL backend in the service database';
-    const mail = this.mailer.kind === 'smtp' ? `SMTP ${withoutCredentials(config.SMTP_URL ?? '')}` : `the outbox folder ${config.mailOutboxDir} (no SMTP_URL)`;
+    const queues =
+      backend.kind === 'redis' ? `Redis ${withoutCredentials(backend.url)}` : "BullMQ's PostgreSQL backend in the service database";
+    const mail =
+      this.mailer.kind === 'smtp'
+        ? `SMTP ${withoutCredentials(config.SMTP_URL ?? '')}`
+        : `the outbox folder ${config.mailOutboxDir} (no SMTP_URL)`;
     this.logger.log(`worker: queues on ${queues} (prefix ${backend.prefix}); mail to ${mail}`);
   }
 
@@ -137,7 +157,7 @@ export class WorkerModule {
   static forRoot({ config, clock, database, serverSecret }: WorkerDependencies): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [LoggerModule.forRoot({ pinoHttp: { level: config.LOG_LEVEL } })],
+      imports: [LoggerModule.forRoot({ pinoHttp: { level: config.LOG_LEVEL, transport: logTransport() } })],
       providers: [
         { provide: AppConfig, useValue: config },
         { provide: Clock, useValue: clock },
@@ -147,7 +167,11 @@ export class WorkerModule {
         {
           provide: ContactService,
           useFactory: (db: Database, store: EventStore, inviteTokens: InviteTokens) =>
-            new ContactService(db, store, new RoleCatalogue(db), clock, { bcryptCost: config.BCRYPT_COST, inviteTtlMs: config.inviteTtlMs, inviteTokens }),
+            new ContactService(db, store, new RoleCatalogue(db), clock, {
+              bcryptCost: config.BCRYPT_COST,
+              inviteTtlMs: config.inviteTtlMs,
+              inviteTokens,
+            }),
           inject: [Database, EventStore, InviteTokens],
         },
         WorkerRuntime,

@@ -86,12 +86,15 @@ describe(loadConfig.name, () => {
     expect(loadConfig(anEnv({ TRUST_PROXY: value })).TRUST_PROXY).toBe(value);
   });
 
-  it.each(['true', '*', '10.0.0.0/33', '300.1.1.1', 'loopback/8', '10.0.0.0/8/1', '127.0.0.1,'])('refuses TRUST_PROXY=%s, naming it', (value) => {
-    const error = configError(anEnv({ TRUST_PROXY: value }));
+  it.each(['true', '*', '10.0.0.0/33', '300.1.1.1', 'loopback/8', '10.0.0.0/8/1', '127.0.0.1,'])(
+    'refuses TRUST_PROXY=%s, naming it',
+    (value) => {
+      const error = configError(anEnv({ TRUST_PROXY: value }));
 
-    expect(error.variable).toBe('TRUST_PROXY');
-    expect(error.message).toMatch(/^TRUST_PROXY must be IP addresses or CIDR ranges/);
-  });
+      expect(error.variable).toBe('TRUST_PROXY');
+      expect(error.message).toMatch(/^TRUST_PROXY must be IP addresses or CIDR ranges/);
+    },
+  );
 
   it.each(['-1', '1.5', 'many'])('refuses RATE_LIMIT_PER_MINUTE=%s, naming it', (value) => {
     const error = configError(anEnv({ RATE_LIMIT_PER_MINUTE: value }));

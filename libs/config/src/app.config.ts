@@ -99,7 +99,13 @@ export class AppSettings {
    * uniquelocal. Unset: none is trusted, and the client is the connection's peer.
    */
   @IsOptional()
-  @ValidateBy({ name: 'isProxyList', validator: { validate: isProxyList, defaultMessage: () => `must be IP addresses or CIDR ranges, comma-separated, or ${PROXY_NAMES.join(', ')}` } })
+  @ValidateBy({
+    name: 'isProxyList',
+    validator: {
+      validate: isProxyList,
+      defaultMessage: () => `must be IP addresses or CIDR ranges, comma-separated, or ${PROXY_NAMES.join(', ')}`,
+    },
+  })
   TRUST_PROXY?: string;
 
   /** How long a job stays claimed by a worker that stopped renewing its lock (a killed worker's job waits this long before another takes it). */
@@ -175,7 +181,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): AppSettings 
 }
 
 function readEnvironment<T extends AppSettings>(type: new () => T, env: NodeJS.ProcessEnv): T {
-  const known = Object.keys(new AppSettings()).concat(['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'SMTP_URL', 'MAIL_OUTBOX_DIR', 'TOKEN_SECRET', 'ADMIN_PASSWORD', 'TRUST_PROXY']);
+  const known = Object.keys(new AppSettings()).concat([
+    'DATABASE_URL',
+    'REDIS_URL',
+    'PUBLIC_URL',
+    'SMTP_URL',
+    'MAIL_OUTBOX_DIR',
+    'TOKEN_SECRET',
+    'ADMIN_PASSWORD',
+    'TRUST_PROXY',
+  ]);
   const given: Record<string, string> = {};
   for (const key of new Set(known)) {
     const value = env[key];

@@ -16,13 +16,20 @@ describe(loadSettings.name, () => {
     const sut = settings.withDatabaseUrl('postgres://postgres:secret@127.0.0.1:54321/contacts');
 
     expect(sut).toBeInstanceOf(AppConfig);
-    expect(sut).toMatchObject({ DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:54321/contacts', DATA_DIR: '/srv/contacts', PORT: 8080, BCRYPT_COST: 4 });
+    expect(sut).toMatchObject({
+      DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:54321/contacts',
+      DATA_DIR: '/srv/contacts',
+      PORT: 8080,
+      BCRYPT_COST: 4,
+    });
     expect(sut.mailOutboxDir).toBe('/srv/contacts/outbox');
     expect(settings.DATABASE_URL).toBeUndefined();
   });
 
   it('still refuses a DATABASE_URL that is set but not a Postgres URL, naming it', () => {
-    expect(() => loadSettings({ DATABASE_URL: 'mysql://localhost/contacts' })).toThrow(new ConfigError('DATABASE_URL', 'must be a postgres:// URL'));
+    expect(() => loadSettings({ DATABASE_URL: 'mysql://localhost/contacts' })).toThrow(
+      new ConfigError('DATABASE_URL', 'must be a postgres:// URL'),
+    );
   });
 
   it('takes an empty DATABASE_URL for unset, as every other variable', () => {

@@ -1,2 +1,3 @@
 export * from './app.config.js';
 export * from './clock.js';
+export * from './log-format.js';

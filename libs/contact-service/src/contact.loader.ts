@@ -45,6 +45,8 @@ export async function loadContact(on: Queryable, contactId: string): Promise<Loa
   const tail = rows.filter((r) => r.stream_version !== null);
   const last = tail.at(-1);
   if (!last) return snapshot;
-  const events = tail.map((r) => ({ type: r.type, data: r.data, version: r.stream_version, recordedAt: r.recorded_at?.toISOString() }) as Recorded);
+  const events = tail.map(
+    (r) => ({ type: r.type, data: r.data, version: r.stream_version, recordedAt: r.recorded_at?.toISOString() }) as Recorded,
+  );
   return { state: fold(events, snapshot.state), head: { version: last.stream_version ?? 0, hash: last.hash } };
 }

@@ -160,7 +160,10 @@ export class ContactService {
         throw new StaleVersion(contactId, request.expectedVersion, current.version);
       }
       if (current.type === 'user') {
-        const errors = [...checkUpdate(current, patch, { passwordGiven: true, invite: request.invite }, catalogue, this.clock.now()), ...passwordProblems(password)];
+        const errors = [
+          ...checkUpdate(current, patch, { passwordGiven: true, invite: request.invite }, catalogue, this.clock.now()),
+          ...passwordProblems(password),
+        ];
         if (errors.length > 0) throw new ContactRejected(errors);
         passwordHash = await this.hash(password);
       }
@@ -202,7 +205,13 @@ export class ContactService {
   }
 
   /** An administrator's decision on a pending grant (DESIGN §6 approve/reject). */
-  decideGrant(contactId: string, reference: string, decision: 'approve' | 'reject', metadata: EventMetadata, hooks?: CommitHooks): Promise<ContactView> {
+  decideGrant(
+    contactId: string,
+    reference: string,
+    decision: 'approve' | 'reject',
+    metadata: EventMetadata,
+    hooks?: CommitHooks,
+  ): Promise<ContactView> {
     const type = decision === 'approve' ? 'ApproveGrant' : 'RejectGrant';
     return this.change(contactId, () => ({ type, contactId, reference }), metadata, { hooks });
   }
@@ -301,7 +310,10 @@ export class ContactService {
   private plan(command: ContactCommand, state: ContactState, head: StreamHead, now: Date): Change {
     const events = decide(command, state, now);
     const recordedAt = now.toISOString();
-    const next = fold(events.map((event, i) => ({ ...event, version: head.version + i + 1, recordedAt })), state);
+    const next = fold(
+      events.map((event, i) => ({ ...event, version: head.version + i + 1, recordedAt })),
+      state,
+    );
     if (next === null) throw new Error(`stream ${command.contactId} holds no contact after ${command.type}`);
     const before = emailReservation(state);
     const after = emailReservation(next);

@@ -19,7 +19,16 @@ export async function reserveEmail(tx: Queryable, contactId: string, reservation
     [reservation.kind, reservation.email, contactId, conflicts],
   );
   if (rowCount === 0) {
-    throw new ContactRejected([fieldError('/contact/email', 'email_taken', `a ${reservation.kind === 'recipient' ? 'user or recipient' : reservation.kind} already has this email`)], 'conflict');
+    throw new ContactRejected(
+      [
+        fieldError(
+          '/contact/email',
+          'email_taken',
+          `a ${reservation.kind === 'recipient' ? 'user or recipient' : reservation.kind} already has this email`,
+        ),
+      ],
+      'conflict',
+    );
   }
 }
 

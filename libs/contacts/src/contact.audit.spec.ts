@@ -3,7 +3,11 @@ import { REDACTED, redactSecrets } from './contact.audit.js';
 describe(redactSecrets.name, () => {
   it.each([
     ['PasswordSet', { passwordHash: '$2b$12$abc' }, { passwordHash: REDACTED }],
-    ['InviteIssued', { tokenHash: 'f00d', expiresAt: '2026-01-22T10:00:00+00:00' }, { tokenHash: REDACTED, expiresAt: '2026-01-22T10:00:00+00:00' }],
+    [
+      'InviteIssued',
+      { tokenHash: 'f00d', expiresAt: '2026-01-22T10:00:00+00:00' },
+      { tokenHash: REDACTED, expiresAt: '2026-01-22T10:00:00+00:00' },
+    ],
     ['InviteSent', { tokenHash: 'f00d' }, { tokenHash: REDACTED }],
     ['InviteAccepted', { tokenHash: 'f00d' }, { tokenHash: REDACTED }],
   ])('hides the secret of %s and keeps the rest', (type, data, shown) => {

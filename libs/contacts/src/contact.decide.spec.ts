@@ -23,8 +23,7 @@ import {
 const now = new Date('2026-01-15T10:00:00Z');
 
 const typesOf = (events: ContactEvent[]): string[] => events.map((e) => e.type);
-const grantsIn = (events: ContactEvent[]): RoleGranted['data'][] =>
-  events.flatMap((e) => (e.type === 'RoleGranted' ? [e.data] : []));
+const grantsIn = (events: ContactEvent[]): RoleGranted['data'][] => events.flatMap((e) => (e.type === 'RoleGranted' ? [e.data] : []));
 
 describe(decide.name, () => {
   const sut = decide;
@@ -60,14 +59,18 @@ describe(decide.name, () => {
       ['branch', aBranch({ email: null }), '/contact/email'],
       ['recipient', aRecipient({ email: undefined }), '/contact/email'],
     ])('a %s needs %s', (_, input, field) => {
-      given().when(aCreateCommand(input), now).thenRejected([{ field, code: 'required' }]);
+      given()
+        .when(aCreateCommand(input), now)
+        .thenRejected([{ field, code: 'required' }]);
     });
 
     it.each([
       ['an empty string', ''],
       ['only whitespace', ' \t\n'],
     ])('counts %s as missing', (_, blank) => {
-      given().when(aCreateCommand(aGuest({ firstname: blank })), now).thenRejected([{ field: '/contact/firstname', code: 'required' }]);
+      given()
+        .when(aCreateCommand(aGuest({ firstname: blank })), now)
+        .thenRejected([{ field: '/contact/firstname', code: 'required' }]);
     });
 
     it('reports every missing field of a user at once, the password last', () => {
@@ -87,7 +90,14 @@ describe(decide.name, () => {
         .then([
           {
             type: 'ContactCreated',
-            data: { contactId: aContactId, contactType: 'recipient', firstname: null, lastname: null, email: 'reader@example.com', company: null },
+            data: {
+              contactId: aContactId,
+              contactType: 'recipient',
+              firstname: null,
+              lastname: null,
+              email: 'reader@example.com',
+              company: null,
+            },
           },
         ]);
     });
@@ -146,9 +156,7 @@ describe(decide.name, () => {
         now,
       );
 
-      expect(created).toEqual(
-        aContactCreated({ firstname: 'Bob', lastname: 'Bobsworth', email: 'Bob@Example.com', company: null }),
-      );
+      expect(created).toEqual(aContactCreated({ firstname: 'Bob', lastname: 'Bobsworth', email: 'Bob@Example.com', company: null }));
     });
   });
 
@@ -250,11 +258,7 @@ describe(decide.name, () => {
     it('sets a primary address under the id the command brings, leaving names to be inherited', () => {
       given()
         .when(aCreateCommand(aUser({ address: anAddress() })), now)
-        .then([
-          aContactCreated(),
-          { type: 'PasswordSet', data: { passwordHash: aPasswordHash } },
-          aPrimaryAddressSet(),
-        ]);
+        .then([aContactCreated(), { type: 'PasswordSet', data: { passwordHash: aPasswordHash } }, aPrimaryAddressSet()]);
     });
 
     it('never uses an id sent with the address', () => {
@@ -274,7 +278,14 @@ describe(decide.name, () => {
       const set = sut(aCreateCommand(input), null, now).find((e) => e.type === 'PrimaryAddressSet');
 
       expect(set?.data).toEqual({
-        address: expect.objectContaining({ firstname: 'Robert', lastname: 'Smith', company: 'Acme', line3: null, zip: null, countryCode: 'GB' }),
+        address: expect.objectContaining({
+          firstname: 'Robert',
+          lastname: 'Smith',
+          company: 'Acme',
+          line3: null,
+          zip: null,
+          countryCode: 'GB',
+        }),
       });
     });
 
@@ -298,7 +309,12 @@ describe(decide.name, () => {
 
     it('grants an object with status active at once, whatever the approval method', () => {
       const events = sut(
-        aCreateCommand(roles([{ reference: 'trade-account', status: 'active' }, { reference: 'newsletter', status: 'active' }])),
+        aCreateCommand(
+          roles([
+            { reference: 'trade-account', status: 'active' },
+            { reference: 'newsletter', status: 'active' },
+          ]),
+        ),
         null,
         now,
       );
@@ -373,7 +389,9 @@ describe(decide.name, () => {
     it('looks references up in the catalogue the command carries', () => {
       const command = aCreateCommand(roles(['customer']), { catalogue: aCatalogue({ wholesale: 'none' }) });
 
-      given().when(command, now).thenRejected([{ field: '/contact/accessRoles/0', code: 'unknown_access_role' }]);
+      given()
+        .when(command, now)
+        .thenRejected([{ field: '/contact/accessRoles/0', code: 'unknown_access_role' }]);
     });
 
     it('refuses a role given twice, in either form', () => {

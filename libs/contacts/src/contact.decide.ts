@@ -13,8 +13,23 @@ import type {
   RoleCatalogue,
   UpdateContact,
 } from './contact.commands.js';
-import { ContactAlreadyExists, ContactNotFound, ContactRejected, fieldError, GrantNotFound, InviteUnusable, type FieldError } from './contact.errors.js';
-import { CONTACT_TYPES, type AddressData, type ContactEvent, type ContactUpdated, type InviteIssued, type RoleGranted } from './contact.events.js';
+import {
+  ContactAlreadyExists,
+  ContactNotFound,
+  ContactRejected,
+  fieldError,
+  GrantNotFound,
+  InviteUnusable,
+  type FieldError,
+} from './contact.errors.js';
+import {
+  CONTACT_TYPES,
+  type AddressData,
+  type ContactEvent,
+  type ContactUpdated,
+  type InviteIssued,
+  type RoleGranted,
+} from './contact.events.js';
 import { COMPANY_MAX_LENGTH, formatAtom, looksLikeHtml, parseAtom } from './contact.rules.js';
 import type { Contact, ContactState, Grant } from './contact.state.js';
 
@@ -114,7 +129,9 @@ function grantProblems(roles: AccessRoleInput[], catalogue: RoleCatalogue, now: 
     if (typeof role !== 'string' && role.expires != null) {
       const expires = parseAtom(role.expires);
       if (!expires) {
-        errors.push(fieldError(`/contact/accessRoles/${i}/expires`, 'invalid_date', 'must be an ATOM date, e.g. 2030-01-01T00:00:00+00:00'));
+        errors.push(
+          fieldError(`/contact/accessRoles/${i}/expires`, 'invalid_date', 'must be an ATOM date, e.g. 2030-01-01T00:00:00+00:00'),
+        );
       } else if (expires.getTime() <= now.getTime()) {
         errors.push(fieldError(`/contact/accessRoles/${i}/expires`, 'expires_in_past', 'must be in the future'));
       }
@@ -170,7 +187,13 @@ export interface UpdateOptions {
 }
 
 /** Every rule an update is judged by, on the values it sends (a create's rules, plus no change of type). */
-export function checkUpdate(contact: Contact, patch: ContactPatch, options: UpdateOptions, catalogue: RoleCatalogue, now: Date): FieldError[] {
+export function checkUpdate(
+  contact: Contact,
+  patch: ContactPatch,
+  options: UpdateOptions,
+  catalogue: RoleCatalogue,
+  now: Date,
+): FieldError[] {
   const errors: FieldError[] = [];
   if (patch.type !== undefined && !(CONTACT_TYPES as readonly string[]).includes(patch.type)) {
     errors.push(fieldError('/contact/type', 'type_not_allowed', 'type must be one of user, guest, branch, recipient'));
@@ -207,7 +230,13 @@ export function checkUpdate(contact: Contact, patch: ContactPatch, options: Upda
 function update(command: UpdateContact, state: ContactState, now: Date): ContactEvent[] {
   if (state === null) throw new ContactNotFound(command.contactId);
   const { patch } = command;
-  const errors = checkUpdate(state, patch, { passwordGiven: command.passwordHash !== null, invite: command.invite !== null }, command.catalogue, now);
+  const errors = checkUpdate(
+    state,
+    patch,
+    { passwordGiven: command.passwordHash !== null, invite: command.invite !== null },
+    command.catalogue,
+    now,
+  );
   if (errors.length > 0) throw new ContactRejected(errors);
 
   const events: ContactEvent[] = [];
@@ -293,12 +322,18 @@ function decideGrant(command: DecideGrant, state: ContactState, now: Date): Cont
     throw new GrantNotFound(command.contactId, command.reference);
   }
   if (grant.status !== 'pending') {
-    throw new ContactRejected([fieldError('', 'grant_not_pending', `the grant of ${grant.reference} is ${grant.status}, not waiting for a decision`)], 'conflict');
+    throw new ContactRejected(
+      [fieldError('', 'grant_not_pending', `the grant of ${grant.reference} is ${grant.status}, not waiting for a decision`)],
+      'conflict',
+    );
   }
   if (command.type === 'RejectGrant') return [{ type: 'RoleRevoked', data: { reference: grant.reference, reason: 'rejected' } }];
   // An `email` grant is proof the person reads that mailbox: only accepting the invite activates it.
   if (grant.pendingReason === 'email_verification') {
-    throw new ContactRejected([fieldError('', 'grant_awaits_email_verification', `the grant of ${grant.reference} becomes active when the email is verified`)], 'conflict');
+    throw new ContactRejected(
+      [fieldError('', 'grant_awaits_email_verification', `the grant of ${grant.reference} becomes active when the email is verified`)],
+      'conflict',
+    );
   }
   return [{ type: 'RoleActivated', data: { reference: grant.reference, by: 'admin' } }];
 }
@@ -310,7 +345,9 @@ function decideGrant(command: DecideGrant, state: ContactState, now: Date): Cont
  * counts as gone.
  */
 function replaceGrants(current: Grant[], wanted: AccessRoleInput[], catalogue: RoleCatalogue, now: Date): ContactEvent[] {
-  const live = new Map(current.filter((g) => g.expires === null || new Date(g.expires).getTime() > now.getTime()).map((g) => [g.reference, g]));
+  const live = new Map(
+    current.filter((g) => g.expires === null || new Date(g.expires).getTime() > now.getTime()).map((g) => [g.reference, g]),
+  );
   const wantedRefs = new Set(wanted.map((r) => (typeof r === 'string' ? r : r.reference)));
   const events: ContactEvent[] = [];
   for (const g of current) {

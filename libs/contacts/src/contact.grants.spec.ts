@@ -8,7 +8,12 @@ import { aContactCreated, aContactId, aRoleGranted, given, recorded } from './te
 const now = new Date('2026-01-15T10:00:00Z');
 const EXPIRES = '2026-01-15T10:00:00+00:00';
 
-const expire = (reference = 'customer', expires = EXPIRES): ExpireGrant => ({ type: 'ExpireGrant', contactId: aContactId, reference, expires });
+const expire = (reference = 'customer', expires = EXPIRES): ExpireGrant => ({
+  type: 'ExpireGrant',
+  contactId: aContactId,
+  reference,
+  expires,
+});
 const approve = (reference = 'trade-account'): DecideGrant => ({ type: 'ApproveGrant', contactId: aContactId, reference });
 const reject = (reference = 'trade-account'): DecideGrant => ({ type: 'RejectGrant', contactId: aContactId, reference });
 
@@ -32,10 +37,18 @@ describe(decide.name, () => {
     it.each<[string, ContactEvent[]]>([
       ['given a later expiry since', [aRoleGranted({ expires: EXPIRES }), aRoleGranted({ expires: '2026-02-01T00:00:00+00:00' })]],
       ['made permanent since', [aRoleGranted({ expires: EXPIRES }), aRoleGranted({ expires: null })]],
-      ['revoked already', [aRoleGranted({ expires: EXPIRES }), { type: 'RoleRevoked', data: { reference: 'customer', reason: 'removed' } }]],
-      ['revoked by an earlier run of the job', [aRoleGranted({ expires: EXPIRES }), { type: 'RoleRevoked', data: { reference: 'customer', reason: 'expired' } }]],
+      [
+        'revoked already',
+        [aRoleGranted({ expires: EXPIRES }), { type: 'RoleRevoked', data: { reference: 'customer', reason: 'removed' } }],
+      ],
+      [
+        'revoked by an earlier run of the job',
+        [aRoleGranted({ expires: EXPIRES }), { type: 'RoleRevoked', data: { reference: 'customer', reason: 'expired' } }],
+      ],
     ])('leaves alone a grant %s', (_case, history) => {
-      given(aContactCreated(), ...history).when(expire(), now).then([]);
+      given(aContactCreated(), ...history)
+        .when(expire(), now)
+        .then([]);
     });
 
     it('needs the contact to exist', () => {
@@ -60,7 +73,9 @@ describe(decide.name, () => {
       given(aContactCreated(), awaitingEmail)
         .when(reject('newsletter'), now)
         .then([{ type: 'RoleRevoked', data: { reference: 'newsletter', reason: 'rejected' } }]);
-      given(aContactCreated(), awaitingEmail).when(approve('newsletter'), now).thenRejected([{ field: '', code: 'grant_awaits_email_verification' }]);
+      given(aContactCreated(), awaitingEmail)
+        .when(approve('newsletter'), now)
+        .thenRejected([{ field: '', code: 'grant_awaits_email_verification' }]);
     });
 
     it.each([approve, reject])('refuses to decide a grant that is not pending (%p), as a conflict', (command) => {
@@ -82,7 +97,9 @@ describe(decide.name, () => {
 
     it('answers that there is no such grant for an unknown or expired one', () => {
       given(aContactCreated()).when(approve(), now).thenThrows(GrantNotFound);
-      given(aContactCreated(), { ...awaitingAdmin, data: { ...awaitingAdmin.data, expires: EXPIRES } }).when(approve(), now).thenThrows(GrantNotFound);
+      given(aContactCreated(), { ...awaitingAdmin, data: { ...awaitingAdmin.data, expires: EXPIRES } })
+        .when(approve(), now)
+        .thenThrows(GrantNotFound);
     });
   });
 });

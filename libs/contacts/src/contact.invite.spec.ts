@@ -13,7 +13,12 @@ const sent: ContactEvent = { type: 'InviteSent', data: { tokenHash: TOKEN_HASH }
 const accepted: ContactEvent = { type: 'InviteAccepted', data: { tokenHash: TOKEN_HASH } };
 
 const recordSent = (tokenHash = TOKEN_HASH): RecordInviteSent => ({ type: 'RecordInviteSent', contactId: aContactId, tokenHash });
-const accept = (tokenHash = TOKEN_HASH): AcceptInvite => ({ type: 'AcceptInvite', contactId: aContactId, tokenHash, passwordHash: aPasswordHash });
+const accept = (tokenHash = TOKEN_HASH): AcceptInvite => ({
+  type: 'AcceptInvite',
+  contactId: aContactId,
+  tokenHash,
+  passwordHash: aPasswordHash,
+});
 
 describe(decide.name, () => {
   describe('RecordInviteSent', () => {
@@ -26,7 +31,9 @@ describe(decide.name, () => {
       ['accepted', [issued, accepted]],
       ['superseded by a newer invite', [issued, anInviteIssued({ tokenHash: 'a-newer-hash' })]],
     ])('records nothing for an invite %s', (_case, history: ContactEvent[]) => {
-      given(aContactCreated(), ...history).when(recordSent(), now).then([]);
+      given(aContactCreated(), ...history)
+        .when(recordSent(), now)
+        .then([]);
     });
 
     it('needs the contact to exist', () => {
@@ -84,7 +91,9 @@ describe(decide.name, () => {
     it('refuses an invite past its expiry, to the second', () => {
       const state = fold(recorded([aContactCreated(), issued]));
 
-      expect(() => decide(accept(), state, new Date('2026-01-22T10:00:00Z'))).toThrow(expect.objectContaining({ reason: 'expired' }) as Error);
+      expect(() => decide(accept(), state, new Date('2026-01-22T10:00:00Z'))).toThrow(
+        expect.objectContaining({ reason: 'expired' }) as Error,
+      );
       expect(decide(accept(), state, new Date('2026-01-22T09:59:59Z')).map((e) => e.type)).toContain('InviteAccepted');
     });
   });

@@ -1,11 +1,4 @@
-import {
-  PASSWORD_MAX_BYTES,
-  formatAtom,
-  looksLikeHtml,
-  normalizeEmail,
-  parseAtom,
-  passwordProblems,
-} from './contact.rules.js';
+import { PASSWORD_MAX_BYTES, formatAtom, looksLikeHtml, normalizeEmail, parseAtom, passwordProblems } from './contact.rules.js';
 
 const codes = (password: string): string[] => passwordProblems(password).map((p) => p.code);
 

@@ -72,9 +72,12 @@ describe(fold.name, () => {
 
   it('takes the version of the last event, created from the first and updated from the last', () => {
     const state = sut(
-      recorded([aContactCreated(), { type: 'PasswordSet', data: { passwordHash: aPasswordHash } }, { type: 'TagsSet', data: { tags: ['a'] } }], {
-        at: ['2026-01-15T10:00:00.000Z', '2026-01-15T10:00:00.000Z', '2026-01-16T08:30:00.000Z'],
-      }),
+      recorded(
+        [aContactCreated(), { type: 'PasswordSet', data: { passwordHash: aPasswordHash } }, { type: 'TagsSet', data: { tags: ['a'] } }],
+        {
+          at: ['2026-01-15T10:00:00.000Z', '2026-01-15T10:00:00.000Z', '2026-01-16T08:30:00.000Z'],
+        },
+      ),
     );
 
     expect(state).toMatchObject({ version: 3, created: '2026-01-15T10:00:00.000Z', updated: '2026-01-16T08:30:00.000Z' });
@@ -87,7 +90,10 @@ describe(fold.name, () => {
   });
 
   it('applies a ContactUpdated over the fields it names only', () => {
-    const state = aContactFrom(aContactCreated({ company: 'Old Ltd' }), { type: 'ContactUpdated', data: { lastname: 'Smith', company: null } });
+    const state = aContactFrom(aContactCreated({ company: 'Old Ltd' }), {
+      type: 'ContactUpdated',
+      data: { lastname: 'Smith', company: null },
+    });
 
     expect(state).toMatchObject({ firstname: 'Bob', lastname: 'Smith', email: 'bob@example.com', company: null });
   });
@@ -115,7 +121,11 @@ describe(fold.name, () => {
   });
 
   it('replaces the tags with those of TagsSet', () => {
-    const state = aContactFrom(aContactCreated(), { type: 'TagsSet', data: { tags: ['a', 'b'] } }, { type: 'TagsSet', data: { tags: ['c'] } });
+    const state = aContactFrom(
+      aContactCreated(),
+      { type: 'TagsSet', data: { tags: ['a', 'b'] } },
+      { type: 'TagsSet', data: { tags: ['c'] } },
+    );
 
     expect(state.tags).toEqual(['c']);
   });
@@ -185,7 +195,12 @@ describe(fold.name, () => {
 
     it('is sent, then accepted', () => {
       const sent = aContactFrom(aContactCreated(), issued, { type: 'InviteSent', data: { tokenHash: 'h1' } });
-      const accepted = aContactFrom(aContactCreated(), issued, { type: 'InviteSent', data: { tokenHash: 'h1' } }, { type: 'InviteAccepted', data: { tokenHash: 'h1' } });
+      const accepted = aContactFrom(
+        aContactCreated(),
+        issued,
+        { type: 'InviteSent', data: { tokenHash: 'h1' } },
+        { type: 'InviteAccepted', data: { tokenHash: 'h1' } },
+      );
 
       expect(sent.invite?.status).toBe('sent');
       expect(accepted.invite?.status).toBe('accepted');

@@ -1,10 +1,4 @@
-import type {
-  AddressData,
-  ContactType,
-  GrantStatus,
-  PendingReason,
-  Recorded,
-} from './contact.events.js';
+import type { AddressData, ContactType, GrantStatus, PendingReason, Recorded } from './contact.events.js';
 
 export interface Grant {
   reference: string;
@@ -78,22 +72,16 @@ export function evolve(state: ContactState, event: Recorded): ContactState {
     case 'RoleActivated':
       return {
         ...next,
-        grants: state.grants.map((g) =>
-          g.reference === event.data.reference ? { ...g, status: 'active', pendingReason: null } : g,
-        ),
+        grants: state.grants.map((g) => (g.reference === event.data.reference ? { ...g, status: 'active', pendingReason: null } : g)),
       };
     case 'RoleRevoked':
       return { ...next, grants: state.grants.filter((g) => g.reference !== event.data.reference) };
     case 'InviteIssued':
       return { ...next, invite: { tokenHash: event.data.tokenHash, expiresAt: event.data.expiresAt, status: 'pending' } };
     case 'InviteSent':
-      return state.invite?.tokenHash === event.data.tokenHash
-        ? { ...next, invite: { ...state.invite, status: 'sent' } }
-        : next;
+      return state.invite?.tokenHash === event.data.tokenHash ? { ...next, invite: { ...state.invite, status: 'sent' } } : next;
     case 'InviteAccepted':
-      return state.invite?.tokenHash === event.data.tokenHash
-        ? { ...next, invite: { ...state.invite, status: 'accepted' } }
-        : next;
+      return state.invite?.tokenHash === event.data.tokenHash ? { ...next, invite: { ...state.invite, status: 'accepted' } } : next;
     default: {
       const unhandled: never = event;
       throw new Error(`unhandled event ${(unhandled as { type: string }).type}`);

@@ -23,7 +23,8 @@ const now = new Date('2026-01-15T10:00:00Z');
 
 const typesOf = (events: ContactEvent[]): string[] => events.map((e) => e.type);
 
-const aGuestCreated = (): ContactEvent => aContactCreated({ contactType: 'guest', firstname: 'Gail', lastname: 'Guest', email: 'gail@example.com' });
+const aGuestCreated = (): ContactEvent =>
+  aContactCreated({ contactType: 'guest', firstname: 'Gail', lastname: 'Guest', email: 'gail@example.com' });
 const aBranchCreated = (): ContactEvent =>
   aContactCreated({ contactType: 'branch', firstname: null, lastname: null, email: 'ipswich@example.com', company: 'Bobsworth Ipswich' });
 const aRecipientCreated = (): ContactEvent =>
@@ -146,7 +147,9 @@ describe(decide.name, () => {
       });
 
       it('ignores names sent to a branch', () => {
-        given(aBranchCreated()).when(anUpdateCommand({ firstname: 'Bob', lastname: 'Bobsworth' }), now).then([]);
+        given(aBranchCreated())
+          .when(anUpdateCommand({ firstname: 'Bob', lastname: 'Bobsworth' }), now)
+          .then([]);
       });
 
       it('keeps names sent to a recipient, as a create does', () => {
@@ -210,7 +213,9 @@ describe(decide.name, () => {
       });
 
       it.each(['guest', 'branch', 'recipient'] as const)('is ignored for a %s', (type) => {
-        given(createdOf[type]()).when(anUpdateCommand({}, { passwordHash: aPasswordHash }), now).then([]);
+        given(createdOf[type]())
+          .when(anUpdateCommand({}, { passwordHash: aPasswordHash }), now)
+          .then([]);
       });
 
       it('is left alone when the command brings none', () => {
@@ -264,7 +269,13 @@ describe(decide.name, () => {
     describe('address', () => {
       it('adds one under the id the command brings when the contact has none', () => {
         given(aContactCreated())
-          .when(anUpdateCommand({ address: { line1: ' 1 New Road ', city: 'Norwich', countryCode: 'gb', zip: '' } }, { addressId: anAddressId }), now)
+          .when(
+            anUpdateCommand(
+              { address: { line1: ' 1 New Road ', city: 'Norwich', countryCode: 'gb', zip: '' } },
+              { addressId: anAddressId },
+            ),
+            now,
+          )
           .then([
             {
               type: 'PrimaryAddressSet',
@@ -300,7 +311,13 @@ describe(decide.name, () => {
 
       it('keeps inheriting a name sent back as the address showed it, the contact name changing with it', () => {
         given(aContactCreated({ company: 'Bobsworth Ltd' }), anAddressSet())
-          .when(anUpdateCommand({ lastname: 'Smith', address: { ...storedAddress, firstname: 'Bob', lastname: ' Bobsworth', company: 'Bobsworth Ltd' } }), now)
+          .when(
+            anUpdateCommand({
+              lastname: 'Smith',
+              address: { ...storedAddress, firstname: 'Bob', lastname: ' Bobsworth', company: 'Bobsworth Ltd' },
+            }),
+            now,
+          )
           .then([{ type: 'ContactUpdated', data: { lastname: 'Smith' } }]);
       });
 
@@ -342,17 +359,21 @@ describe(decide.name, () => {
       });
 
       it('clears them with an empty list', () => {
-        given(aContactCreated(), tagged(['vip'])).when(anUpdateCommand({ tags: { contact: [] } }), now).then([tagged([])]);
+        given(aContactCreated(), tagged(['vip']))
+          .when(anUpdateCommand({ tags: { contact: [] } }), now)
+          .then([tagged([])]);
       });
 
       it('records nothing when the list is the current one', () => {
-        given(aContactCreated(), tagged(['vip', 'trade'])).when(anUpdateCommand({ tags: { contact: ['vip', 'trade', ' '] } }), now).then([]);
+        given(aContactCreated(), tagged(['vip', 'trade']))
+          .when(anUpdateCommand({ tags: { contact: ['vip', 'trade', ' '] } }), now)
+          .then([]);
       });
 
       it('leaves them alone when not sent', () => {
-        given(aContactCreated(), tagged(['vip'])).when(anUpdateCommand({ firstname: 'Rob' }), now).then([
-          { type: 'ContactUpdated', data: { firstname: 'Rob' } },
-        ]);
+        given(aContactCreated(), tagged(['vip']))
+          .when(anUpdateCommand({ firstname: 'Rob' }), now)
+          .then([{ type: 'ContactUpdated', data: { firstname: 'Rob' } }]);
       });
     });
 
@@ -399,7 +420,9 @@ describe(decide.name, () => {
       it('records nothing for a grant kept on the same terms', () => {
         given(aContactCreated(), customer, newsletter, granted({ reference: 'trade-account', expires: '2026-06-30T12:00:00+00:00' }))
           .when(
-            anUpdateCommand(roles(['customer', { reference: 'newsletter' }, { reference: 'trade-account', expires: '2026-06-30T12:00:00Z' }])),
+            anUpdateCommand(
+              roles(['customer', { reference: 'newsletter' }, { reference: 'trade-account', expires: '2026-06-30T12:00:00Z' }]),
+            ),
             now,
           )
           .then([]);
@@ -418,7 +441,12 @@ describe(decide.name, () => {
           )
           .then([
             granted({ reference: 'customer', status: 'active', expires: '2026-03-01T00:00:00+00:00' }),
-            granted({ reference: 'newsletter', status: 'pending', expires: '2026-04-01T00:00:00+00:00', pendingReason: 'email_verification' }),
+            granted({
+              reference: 'newsletter',
+              status: 'pending',
+              expires: '2026-04-01T00:00:00+00:00',
+              pendingReason: 'email_verification',
+            }),
           ]);
       });
 
@@ -435,7 +463,9 @@ describe(decide.name, () => {
       });
 
       it('keeps an active grant active when it is re-sent as a string or as pending', () => {
-        given(aContactCreated(), trade, approvedTrade).when(anUpdateCommand(roles(['trade-account'])), now).then([]);
+        given(aContactCreated(), trade, approvedTrade)
+          .when(anUpdateCommand(roles(['trade-account'])), now)
+          .then([]);
         given(aContactCreated(), trade, approvedTrade)
           .when(anUpdateCommand(roles([{ reference: 'trade-account', status: 'pending' }])), now)
           .then([]);
@@ -481,24 +511,41 @@ describe(decide.name, () => {
         ['an unknown reference as a string', ['customer', 'nope'], '/contact/accessRoles/1', 'unknown_access_role'],
         ['an unknown reference as an object', [{ reference: 'nope' }], '/contact/accessRoles/0/reference', 'unknown_access_role'],
         ['a role given twice', ['customer', { reference: 'customer' }], '/contact/accessRoles/1/reference', 'duplicate_access_role'],
-        ['an expiry in the past', [{ reference: 'customer', expires: '2026-01-15T09:59:59Z' }], '/contact/accessRoles/0/expires', 'expires_in_past'],
-        ['a malformed expiry', [{ reference: 'customer', expires: '2030-02-31T00:00:00Z' }], '/contact/accessRoles/0/expires', 'invalid_date'],
+        [
+          'an expiry in the past',
+          [{ reference: 'customer', expires: '2026-01-15T09:59:59Z' }],
+          '/contact/accessRoles/0/expires',
+          'expires_in_past',
+        ],
+        [
+          'a malformed expiry',
+          [{ reference: 'customer', expires: '2030-02-31T00:00:00Z' }],
+          '/contact/accessRoles/0/expires',
+          'invalid_date',
+        ],
       ] as [string, AccessRoleInput[], string, string][])('refuses %s, revoking nothing', (_, wanted, field, code) => {
-        given(aContactCreated(), customer, newsletter).when(anUpdateCommand(roles(wanted)), now).thenRejected([{ field, code }]);
+        given(aContactCreated(), customer, newsletter)
+          .when(anUpdateCommand(roles(wanted)), now)
+          .thenRejected([{ field, code }]);
       });
 
-      it.each(['guest', 'branch', 'recipient'] as const)('are ignored entirely for a %s, unknown references and bad dates included', (type) => {
-        given(createdOf[type]())
-          .when(anUpdateCommand(roles(['customer', 'nope', 'nope', { reference: 'x', expires: 'garbage' }])), now)
-          .then([]);
-      });
+      it.each(['guest', 'branch', 'recipient'] as const)(
+        'are ignored entirely for a %s, unknown references and bad dates included',
+        (type) => {
+          given(createdOf[type]())
+            .when(anUpdateCommand(roles(['customer', 'nope', 'nope', { reference: 'x', expires: 'garbage' }])), now)
+            .then([]);
+        },
+      );
     });
 
     describe('invite', () => {
       it('issues the invite the command carries to a user', () => {
         const invite = anInvite();
 
-        given(aContactCreated()).when(anUpdateCommand({}, { invite }), now).then([anInviteIssued({ tokenHash: 'invite-hash-at-2' })]);
+        given(aContactCreated())
+          .when(anUpdateCommand({}, { invite }), now)
+          .then([anInviteIssued({ tokenHash: 'invite-hash-at-2' })]);
       });
 
       it('rotates an invite not yet accepted', () => {
@@ -522,7 +569,9 @@ describe(decide.name, () => {
 
     describe('a contact that does not exist', () => {
       it('is not found', () => {
-        given().when(anUpdateCommand({ firstname: 'Rob' }), now).thenThrows(ContactNotFound);
+        given()
+          .when(anUpdateCommand({ firstname: 'Rob' }), now)
+          .thenThrows(ContactNotFound);
       });
 
       it('is not found even for an empty update, and the error names it', () => {

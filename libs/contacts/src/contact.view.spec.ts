@@ -120,7 +120,10 @@ describe(toContactView.name, () => {
 
     it('shows its own names and company when given', () => {
       const view = sut(
-        aContactFrom(aContactCreated({ company: 'Bobsworth Ltd' }), aPrimaryAddressSet({ firstname: 'Robert', lastname: 'Smith', company: 'Acme' })),
+        aContactFrom(
+          aContactCreated({ company: 'Bobsworth Ltd' }),
+          aPrimaryAddressSet({ firstname: 'Robert', lastname: 'Smith', company: 'Acme' }),
+        ),
       );
 
       expect(view.address).toMatchObject({ firstname: 'Robert', lastname: 'Smith', company: 'Acme' });
@@ -181,14 +184,22 @@ describe(atMoment.name, () => {
     );
 
   it('hides grants whose expiry is past or now, keeping the rest in order', () => {
-    const view = withGrants(null, '2026-01-15T09:59:59+00:00', '2026-01-15T10:00:00+00:00', '2026-01-15T10:00:00.001+00:00', '2030-01-01T00:00:00+00:00');
+    const view = withGrants(
+      null,
+      '2026-01-15T09:59:59+00:00',
+      '2026-01-15T10:00:00+00:00',
+      '2026-01-15T10:00:00.001+00:00',
+      '2030-01-01T00:00:00+00:00',
+    );
 
     expect(sut(view, now).accessRoles.map((r) => r.reference)).toEqual(['role-0', 'role-3', 'role-4']);
   });
 
   it('hides a pending grant past its expiry too', () => {
     const view = toContactView(
-      aContact({ grants: [{ reference: 'trade-account', status: 'pending', expires: '2026-01-01T00:00:00+00:00', pendingReason: 'admin_approval' }] }),
+      aContact({
+        grants: [{ reference: 'trade-account', status: 'pending', expires: '2026-01-01T00:00:00+00:00', pendingReason: 'admin_approval' }],
+      }),
     );
 
     expect(sut(view, now).accessRoles).toEqual([]);

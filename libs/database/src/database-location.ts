@@ -17,9 +17,18 @@ export interface DatabaseSettings {
 }
 
 /** DATABASE_URL when set; otherwise starts (or, for a command, joins) the embedded Postgres of DATA_DIR (DESIGN §4). */
-export async function locateDatabase(settings: DatabaseSettings, use: EmbeddedUse, log?: (line: string) => void): Promise<DatabaseLocation> {
+export async function locateDatabase(
+  settings: DatabaseSettings,
+  use: EmbeddedUse,
+  log?: (line: string) => void,
+): Promise<DatabaseLocation> {
   if (settings.DATABASE_URL !== undefined) {
-    return { url: settings.DATABASE_URL, description: `${withoutCredentials(settings.DATABASE_URL)} (DATABASE_URL)`, embedded: null, release: () => Promise.resolve() };
+    return {
+      url: settings.DATABASE_URL,
+      description: `${withoutCredentials(settings.DATABASE_URL)} (DATABASE_URL)`,
+      embedded: null,
+      release: () => Promise.resolve(),
+    };
   }
   const embedded = await openEmbeddedPostgres({ dataDir: settings.DATA_DIR, use, log });
   return { url: embedded.url, description: embedded.description, embedded, release: () => embedded.stop() };

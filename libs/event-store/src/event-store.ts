@@ -78,10 +78,7 @@ export class EventStore {
   constructor(private readonly db: Queryable) {}
 
   async readStream(streamId: string, on: Queryable = this.db): Promise<Stream> {
-    const { rows } = await on.query<EventRow>(
-      `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version`,
-      [streamId],
-    );
+    const { rows } = await on.query<EventRow>(`SELECT ${COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version`, [streamId]);
     const events = rows.map(toStored);
     const last = events.at(-1);
     return { events, head: last ? { version: last.version, hash: last.hash } : EMPTY_STREAM };
@@ -197,7 +194,9 @@ export class EventStore {
   async readFeed(query: FeedQuery): Promise<StoredEvent[] | undefined> {
     let from: LogCheckpoint | null = null;
     if (query.after !== undefined && query.after !== '0') {
-      const { rows } = await this.db.query<{ transaction_id: string }>('SELECT transaction_id::text FROM events WHERE position = $1', [query.after]);
+      const { rows } = await this.db.query<{ transaction_id: string }>('SELECT transaction_id::text FROM events WHERE position = $1', [
+        query.after,
+      ]);
       const at = rows[0];
       if (!at) return undefined;
       from = { transactionId: at.transaction_id, position: query.after };
@@ -226,7 +225,13 @@ export interface FeedQuery {
 
 /** Shifts a statement's `$n` parameters past the append's own. */
 /** The events as rows after `head`: their versions, and each one's hash chained onto the one before. */
-function chained(streamId: string, head: StreamHead, events: NewEvent[], metadata: EventMetadata, recordedAt: string): { version: number; type: string; data: unknown; hash: string }[] {
+function chained(
+  streamId: string,
+  head: StreamHead,
+  events: NewEvent[],
+  metadata: EventMetadata,
+  recordedAt: string,
+): { version: number; type: string; data: unknown; hash: string }[] {
   let previous = head.hash;
   return events.map((event, i) => {
     const version = head.version + i + 1;

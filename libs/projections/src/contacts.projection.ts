@@ -60,7 +60,11 @@ export const contactsProjection = {
 
   /** Writes the row unless the table already holds a later version of it. */
   async save(tx: Queryable, row: ContactRow): Promise<void> {
-    await tx.query({ name: 'contacts_save', text: `${SAVE_SELECT}, $10::text ${SAVE_CONFLICT}`, values: [...saveValues(row), row.headHash] });
+    await tx.query({
+      name: 'contacts_save',
+      text: `${SAVE_SELECT}, $10::text ${SAVE_CONFLICT}`,
+      values: [...saveValues(row), row.headHash],
+    });
   },
 
   /**
@@ -113,7 +117,17 @@ const SAVE_CONFLICT = `ON CONFLICT (id) DO UPDATE SET
   WHERE contacts.version < EXCLUDED.version`;
 
 function saveValues(row: ContactRow): unknown[] {
-  return [row.id, row.type, row.email, row.tags, row.version, row.created, JSON.stringify(row.view), JSON.stringify(row.state), row.nextExpiry];
+  return [
+    row.id,
+    row.type,
+    row.email,
+    row.tags,
+    row.version,
+    row.created,
+    JSON.stringify(row.view),
+    JSON.stringify(row.state),
+    row.nextExpiry,
+  ];
 }
 
 function earliest(dates: (string | null)[]): string | null {

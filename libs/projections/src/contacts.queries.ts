@@ -19,7 +19,11 @@ export class ContactQueries {
   constructor(private readonly db: Queryable) {}
 
   async byId(id: string, now: Date): Promise<ContactView | null> {
-    const { rows } = await this.db.query<{ view: ContactView }>({ name: 'contacts_by_id', text: 'SELECT view FROM contacts WHERE id = $1', values: [id] });
+    const { rows } = await this.db.query<{ view: ContactView }>({
+      name: 'contacts_by_id',
+      text: 'SELECT view FROM contacts WHERE id = $1',
+      values: [id],
+    });
     const row = rows[0];
     return row ? atMoment(row.view, now) : null;
   }
@@ -37,7 +41,9 @@ export class ContactQueries {
     // The stream up to its first event recorded after `at`: a later version never counts before an earlier one.
     const cut = rows.findIndex((r) => r.recorded_at.getTime() > at.getTime());
     const past = cut === -1 ? rows : rows.slice(0, cut);
-    const state = fold(past.map((r) => ({ type: r.type, data: r.data, version: r.version, recordedAt: r.recorded_at.toISOString() }) as Recorded));
+    const state = fold(
+      past.map((r) => ({ type: r.type, data: r.data, version: r.version, recordedAt: r.recorded_at.toISOString() }) as Recorded),
+    );
     return state && atMoment(toContactView(state), at);
   }
 

@@ -174,7 +174,9 @@ class Rebuild {
       }
 
       const main = await this.readSnapshot(async (snapshot, total) => {
-        const folded = await this.fold(this.reader, { upsert: false }, (events) => this.options.onProgress?.({ phase: 'read', events, total }));
+        const folded = await this.fold(this.reader, { upsert: false }, (events) =>
+          this.options.onProgress?.({ phase: 'read', events, total }),
+        );
         return { snapshot, ...folded };
       });
       await this.createIndexes();
@@ -228,7 +230,13 @@ class Rebuild {
   private async swap(
     since: string,
     comparedBefore: ReadRowDifference[] | null,
-  ): Promise<{ swapped: boolean; rows: Record<string, number>; caughtUpUnderLock: number; lockedMs: number; differences: ReadRowDifference[] | null }> {
+  ): Promise<{
+    swapped: boolean;
+    rows: Record<string, number>;
+    caughtUpUnderLock: number;
+    lockedMs: number;
+    differences: ReadRowDifference[] | null;
+  }> {
     const lockTimeoutMs = await this.lockTimeoutMs();
     for (let attempt = 1; ; attempt++) {
       await this.writer.query('BEGIN');
@@ -272,7 +280,9 @@ class Rebuild {
         const busy = isPgCode(error, '55P03') || isPgCode(error, '40P01');
         if (!busy) throw error;
         if (attempt >= MAX_SWAP_ATTEMPTS) {
-          throw new RebuildRefused(`could not lock the read tables for the swap in ${attempt} attempts (writers kept them busy); the live tables are unchanged`);
+          throw new RebuildRefused(
+            `could not lock the read tables for the swap in ${attempt} attempts (writers kept them busy); the live tables are unchanged`,
+          );
         }
         await sleep(50 + Math.random() * 200);
       }
@@ -443,7 +453,9 @@ class Rebuild {
     for (const t of this.tables) {
       for (const index of t.indexes) {
         if (index.constraint) {
-          await this.writer.query(`ALTER TABLE ${t.shadow} ADD CONSTRAINT ${index.temporary} ${index.constraint} USING INDEX ${index.temporary}`);
+          await this.writer.query(
+            `ALTER TABLE ${t.shadow} ADD CONSTRAINT ${index.temporary} ${index.constraint} USING INDEX ${index.temporary}`,
+          );
         }
       }
     }
@@ -569,7 +581,8 @@ async function plan(on: Client, table: ReadTable): Promise<TablePlan> {
     key: columns.filter((c) => c.key).map((c) => c.name),
     indexes: indexes.map((index) => {
       const match = /^CREATE (UNIQUE )?INDEX \S+ ON (?:ONLY )?\S+ (USING .+)$/s.exec(index.definition);
-      if (!match || index.constraint === 'x') throw new RebuildRefused(`cannot rebuild index ${index.name} of ${table.name}: ${index.definition}`);
+      if (!match || index.constraint === 'x')
+        throw new RebuildRefused(`cannot rebuild index ${index.name} of ${table.name}: ${index.definition}`);
       const temporary = temporaryName(index.name);
       return {
         name: index.name,
@@ -602,7 +615,11 @@ async function refuseWhatASwapWouldLose(on: Client): Promise<void> {
  * the exact text clients get). Without `only`, the whole tables; with it, the rows with those keys
  * and the rows of those contacts.
  */
-async function compare(on: Client, t: TablePlan, only?: { keys: Record<string, unknown>[]; contacts: string[] }): Promise<ReadRowDifference[]> {
+async function compare(
+  on: Client,
+  t: TablePlan,
+  only?: { keys: Record<string, unknown>[]; contacts: string[] },
+): Promise<ReadRowDifference[]> {
   const q = pg.escapeIdentifier;
   const joined = t.key.map((k) => `l.${q(k)} = r.${q(k)}`).join(' AND ');
   const differs = t.columns.map((c) => `CASE WHEN l.${q(c)}::text IS DISTINCT FROM r.${q(c)}::text THEN ${pg.escapeLiteral(c)} END`);

@@ -7,9 +7,7 @@ import type { QueueName } from './queue.names.js';
  * PostgreSQL backend in the service's own database, in a schema of its own. Both run the same
  * queue code.
  */
-export type QueueBackend =
-  | { kind: 'redis'; url: string; prefix: string }
-  | { kind: 'postgres'; url: string; prefix: string };
+export type QueueBackend = { kind: 'redis'; url: string; prefix: string } | { kind: 'postgres'; url: string; prefix: string };
 
 export function queueBackendOf(config: AppConfig): QueueBackend {
   return config.REDIS_URL

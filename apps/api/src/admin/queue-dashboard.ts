@@ -40,7 +40,11 @@ function refuse(reply: FastifyReply): FastifyReply {
  * ADMIN_PASSWORD). It can retry, promote and remove jobs, so it is for operators only; the
  * credentials are checked on every request of its scope (page, assets and its JSON API).
  */
-export async function registerQueueDashboard(app: NestFastifyApplication, queues: ObservedQueues, credentials: DashboardCredentials): Promise<void> {
+export async function registerQueueDashboard(
+  app: NestFastifyApplication,
+  queues: ObservedQueues,
+  credentials: DashboardCredentials,
+): Promise<void> {
   const board = new BullBoardFastifyAdapter();
   board.setBasePath(QUEUE_DASHBOARD_PATH);
   createBullBoard({
@@ -48,10 +52,13 @@ export async function registerQueueDashboard(app: NestFastifyApplication, queues
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'Contacts queues' } },
   });
-  await app.getHttpAdapter().getInstance().register(async (scope) => {
-    scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-      if (!basicCredentialsMatch(request.headers.authorization, credentials)) return refuse(reply);
+  await app
+    .getHttpAdapter()
+    .getInstance()
+    .register(async (scope) => {
+      scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+        if (!basicCredentialsMatch(request.headers.authorization, credentials)) return refuse(reply);
+      });
+      await scope.register(board.registerPlugin(), { prefix: QUEUE_DASHBOARD_PATH });
     });
-    await scope.register(board.registerPlugin(), { prefix: QUEUE_DASHBOARD_PATH });
-  });
 }

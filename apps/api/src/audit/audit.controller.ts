@@ -31,7 +31,8 @@ class AuditEventResponse {
   @ApiProperty({ type: String, format: 'uuid', description: 'the contact id' }) streamId!: string;
   @ApiProperty({ type: Number }) version!: number;
   @ApiProperty({ enum: CONTACT_EVENT_TYPES }) type!: string;
-  @ApiProperty({ type: 'object', additionalProperties: true, description: 'the event; password hashes shown as "[redacted]"' }) data!: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'the event; password hashes shown as "[redacted]"' })
+  data!: Record<string, unknown>;
   @ApiProperty({ type: EventMetadataResponse }) metadata!: EventMetadataResponse;
   @ApiProperty({ type: String, format: 'date-time' }) recordedAt!: string;
 }
@@ -82,7 +83,8 @@ export class AuditController {
   @RequireScopes('audit')
   @ApiOperation({
     summary: "Every contact's events in commit order",
-    description: 'Scope: `audit`. A page at a time: pass the last position you have as `after`. Paging never passes over an event that commits late.',
+    description:
+      'Scope: `audit`. A page at a time: pass the last position you have as `after`. Paging never passes over an event that commits late.',
   })
   @ApiQuery({ type: EventsFeedQuery })
   @ApiOkResponse({ type: AuditEventsResponse })

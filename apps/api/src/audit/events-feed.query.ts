@@ -7,7 +7,12 @@ const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'str
 
 /** `GET /api/events.json?after=&limit=&type=&streamId=` */
 export class EventsFeedQuery {
-  @ApiPropertyOptional({ type: String, pattern: '^\\d{1,18}$', description: 'the last position you have (0 or absent: from the start)', example: '0' })
+  @ApiPropertyOptional({
+    type: String,
+    pattern: '^\\d{1,18}$',
+    description: 'the last position you have (0 or absent: from the start)',
+    example: '0',
+  })
   @IsOptional()
   @Matches(/^\d{1,18}$/, { message: 'after must be the position of an event (a whole number), or 0', context: { code: 'invalid_after' } })
   after?: string;

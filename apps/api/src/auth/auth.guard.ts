@@ -27,7 +27,10 @@ export class AuthGuard implements CanActivate {
 
     const token = this.tokens.fromRequest(request);
     if (token === undefined) {
-      throw new ProblemException(problem(401, 'unauthorized', 'send Authorization: Bearer <token> (POST /oauth/token issues one)'), challenge());
+      throw new ProblemException(
+        problem(401, 'unauthorized', 'send Authorization: Bearer <token> (POST /oauth/token issues one)'),
+        challenge(),
+      );
     }
     if (token === null) {
       throw new ProblemException(problem(401, 'invalid_token', 'the bearer token is invalid or has expired'), challenge('invalid_token'));

@@ -11,7 +11,7 @@ class TokenRequest {
   @ApiProperty({ enum: ['client_credentials'] }) grant_type?: unknown;
   @ApiProperty({ type: String }) client_id?: unknown;
   @ApiProperty({ type: String, format: 'password' }) client_secret?: unknown;
-  @ApiPropertyOptional({ type: String, description: 'space-separated; narrows the client\'s scopes', example: 'contacts.readonly' })
+  @ApiPropertyOptional({ type: String, description: "space-separated; narrows the client's scopes", example: 'contacts.readonly' })
   scope?: unknown;
 }
 
@@ -68,7 +68,10 @@ export class OAuthController {
   @ApiOkResponse({ type: TokenResponse })
   @ApiProblems(400, 401, 429)
   @Header('cache-control', 'no-store')
-  async token(@Body() body: TokenRequest | undefined, @Headers('authorization') authorization: string | undefined): Promise<Record<string, unknown>> {
+  async token(
+    @Body() body: TokenRequest | undefined,
+    @Headers('authorization') authorization: string | undefined,
+  ): Promise<Record<string, unknown>> {
     const request = body ?? {};
     if (request.grant_type !== 'client_credentials') {
       throw oauthError(400, 'unsupported_grant_type', 'grant_type must be client_credentials');

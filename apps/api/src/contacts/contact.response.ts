@@ -5,7 +5,12 @@ import { CONTACT_TYPES } from '@app/contacts';
  * The OpenAPI shapes of what the contact routes answer (DESIGN §6 "A contact as returned"). The
  * controllers return the domain's `ContactView`; these classes only document it.
  */
-const ATOM = { type: String, format: 'date-time', description: 'ATOM (RFC 3339 with offset)', example: '2026-01-31T12:00:00+00:00' } as const;
+const ATOM = {
+  type: String,
+  format: 'date-time',
+  description: 'ATOM (RFC 3339 with offset)',
+  example: '2026-01-31T12:00:00+00:00',
+} as const;
 
 export class AddressResponse {
   @ApiProperty({ type: String, format: 'uuid', description: 'a new id whenever the address is sent' }) id!: string;

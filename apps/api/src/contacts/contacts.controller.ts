@@ -40,7 +40,8 @@ const contactId = ApiParam({ name: 'id', description: 'the contact id (a UUID)',
 const idempotencyKey = ApiHeader({
   name: 'Idempotency-Key',
   required: false,
-  description: 'within 24 hours a repeat with the same key and request returns the first response (`Idempotent-Replayed: true`); the same key on another request is refused (422 `idempotency_key_reused`)',
+  description:
+    'within 24 hours a repeat with the same key and request returns the first response (`Idempotent-Replayed: true`); the same key on another request is refused (422 `idempotency_key_reused`)',
   schema: { type: 'string', minLength: 1, maxLength: 255 },
 });
 const grantReference = ApiParam({ name: 'reference', description: 'the access role of the grant', schema: { type: 'string' } });
@@ -68,10 +69,18 @@ const created = (contact: ContactView): Outcome<ContactReply> => ({
   body: { contact },
 });
 
-const updated = (contact: ContactView): Outcome<ContactReply> => ({ status: 200, headers: { etag: `"${contact.version}"` }, body: { contact } });
+const updated = (contact: ContactView): Outcome<ContactReply> => ({
+  status: 200,
+  headers: { etag: `"${contact.version}"` },
+  body: { contact },
+});
 
 /** 202: the invite is recorded; the worker mails it shortly after. */
-const invited = (contact: ContactView): Outcome<ContactReply> => ({ status: 202, headers: { etag: `"${contact.version}"` }, body: { contact } });
+const invited = (contact: ContactView): Outcome<ContactReply> => ({
+  status: 202,
+  headers: { etag: `"${contact.version}"` },
+  body: { contact },
+});
 
 @ApiTags('contacts')
 @ApiExtraModels(AccessRoleDto)
@@ -86,7 +95,10 @@ export class ContactsController {
 
   @Post('contacts.json')
   @RequireScopes('contacts')
-  @ApiOperation({ summary: 'Create a contact', description: 'Scope: `contacts`. Types `user`, `guest`, `branch`, `recipient`, each with its rules (DESIGN §6).' })
+  @ApiOperation({
+    summary: 'Create a contact',
+    description: 'Scope: `contacts`. Types `user`, `guest`, `branch`, `recipient`, each with its rules (DESIGN §6).',
+  })
   @ApiBody({ type: CreateContactRequest })
   @idempotencyKey
   @ApiCreatedResponse({
@@ -108,7 +120,10 @@ export class ContactsController {
 
   @Get('contacts.json')
   @RequireScopes('contacts.readonly')
-  @ApiOperation({ summary: 'List contacts', description: 'Scope: `contacts.readonly` (`contacts` includes it). Newest first, a page at a time.' })
+  @ApiOperation({
+    summary: 'List contacts',
+    description: 'Scope: `contacts.readonly` (`contacts` includes it). Newest first, a page at a time.',
+  })
   @ApiQuery({ type: ListContactsQuery })
   @ApiOkResponse({ type: ContactPageResponse })
   @ApiProblems(422)
@@ -124,7 +139,8 @@ export class ContactsController {
   @RequireScopes('contacts.readonly')
   @ApiOperation({
     summary: 'Read a contact',
-    description: 'Scope: `contacts.readonly` (`contacts` includes it); with `asOf`, also `audit`. A grant past its `expires` is never shown active.',
+    description:
+      'Scope: `contacts.readonly` (`contacts` includes it); with `asOf`, also `audit`. A grant past its `expires` is never shown active.',
   })
   @contactId
   @ApiQuery({
@@ -196,7 +212,12 @@ export class ContactsController {
     const expectedVersion = parseIfMatch(ifMatch);
     const dto = validateBody(UpdateContactRequest, body);
     return this.idempotency.run(request, reply, updated, (record) =>
-      this.contacts.update(id, { contact: dto.contact.toPatch(), invite: dto.invite === true, expectedVersion }, metadataOf(request), record),
+      this.contacts.update(
+        id,
+        { contact: dto.contact.toPatch(), invite: dto.invite === true, expectedVersion },
+        metadataOf(request),
+        record,
+      ),
     );
   }
 
@@ -206,7 +227,8 @@ export class ContactsController {
   @RequireScopes('contacts')
   @ApiOperation({
     summary: 'Send a new invite',
-    description: 'Scope: `contacts`. Users only: a new token, the earlier link stops working at once; the worker mails it shortly after. No body.',
+    description:
+      'Scope: `contacts`. Users only: a new token, the earlier link stops working at once; the worker mails it shortly after. No body.',
   })
   @contactId
   @idempotencyKey
@@ -259,8 +281,16 @@ export class ContactsController {
     return this.decide(id, reference, 'reject', request, reply);
   }
 
-  private decide(id: string, reference: string, verdict: 'approve' | 'reject', request: AuthenticatedRequest, reply: FastifyReply): Promise<ContactReply> {
+  private decide(
+    id: string,
+    reference: string,
+    verdict: 'approve' | 'reject',
+    request: AuthenticatedRequest,
+    reply: FastifyReply,
+  ): Promise<ContactReply> {
     const contact = contactIdOf(id);
-    return this.idempotency.run(request, reply, updated, (record) => this.contacts.decideGrant(contact, reference, verdict, metadataOf(request), record));
+    return this.idempotency.run(request, reply, updated, (record) =>
+      this.contacts.decideGrant(contact, reference, verdict, metadataOf(request), record),
+    );
   }
 }

@@ -21,7 +21,10 @@ const NAME_MAX = 255;
 const tags = { context: { code: 'invalid_tags' } };
 
 /** An optional text field that may be null, for the OpenAPI document. */
-const text = (description?: string, maxLength = NAME_MAX): { type: StringConstructor; nullable: true; maxLength: number; description?: string } => ({
+const text = (
+  description?: string,
+  maxLength = NAME_MAX,
+): { type: StringConstructor; nullable: true; maxLength: number; description?: string } => ({
   type: String,
   nullable: true,
   maxLength,
@@ -34,9 +37,12 @@ export class AddressDto {
   @Allow()
   id?: unknown;
 
-  @ApiPropertyOptional(text('inherited from the contact unless given')) @IsOptional() @IsString() @MaxLength(NAME_MAX) firstname?: string | null;
-  @ApiPropertyOptional(text('inherited from the contact unless given')) @IsOptional() @IsString() @MaxLength(NAME_MAX) lastname?: string | null;
-  @ApiPropertyOptional(text('inherited from the contact unless given')) @IsOptional() @IsString() @MaxLength(NAME_MAX) company?: string | null;
+  @ApiPropertyOptional(text('inherited from the contact unless given')) @IsOptional() @IsString() @MaxLength(NAME_MAX) firstname?:
+    string | null;
+  @ApiPropertyOptional(text('inherited from the contact unless given')) @IsOptional() @IsString() @MaxLength(NAME_MAX) lastname?:
+    string | null;
+  @ApiPropertyOptional(text('inherited from the contact unless given')) @IsOptional() @IsString() @MaxLength(NAME_MAX) company?:
+    string | null;
   @ApiPropertyOptional(text()) @IsOptional() @IsString() @MaxLength(NAME_MAX) line1?: string | null;
   @ApiPropertyOptional(text()) @IsOptional() @IsString() @MaxLength(NAME_MAX) line2?: string | null;
   @ApiPropertyOptional(text()) @IsOptional() @IsString() @MaxLength(NAME_MAX) line3?: string | null;
@@ -46,7 +52,10 @@ export class AddressDto {
   @ApiPropertyOptional({ type: String, nullable: true, pattern: '^([A-Za-z]{2})?$', description: 'ISO 3166-1 alpha-2', example: 'GB' })
   @IsOptional()
   @IsString()
-  @Matches(/^([A-Za-z]{2})?$/, { message: 'countryCode must be an ISO 3166-1 alpha-2 code such as GB', context: { code: 'invalid_country_code' } })
+  @Matches(/^([A-Za-z]{2})?$/, {
+    message: 'countryCode must be an ISO 3166-1 alpha-2 code such as GB',
+    context: { code: 'invalid_country_code' },
+  })
   countryCode?: string | null;
 
   @ApiPropertyOptional({ type: String, nullable: true, maxLength: 32 }) @IsOptional() @IsString() @MaxLength(32) zip?: string | null;
@@ -81,7 +90,11 @@ export class AccessRoleDto {
   @IsString()
   expires?: string | null;
 
-  @ApiPropertyOptional({ enum: ['active', 'pending'], nullable: true, description: '"active" grants at once, whatever the role\'s approval method' })
+  @ApiPropertyOptional({
+    enum: ['active', 'pending'],
+    nullable: true,
+    description: '"active" grants at once, whatever the role\'s approval method',
+  })
   @IsOptional()
   @IsIn(['active', 'pending'], { message: 'status must be "active" or "pending"', context: { code: 'invalid_status' } })
   status?: 'active' | 'pending' | null;
@@ -96,22 +109,31 @@ function toAccessRoles({ value }: { value: unknown }): unknown {
   if (!Array.isArray(value)) return value;
   return value.map((item: unknown) => {
     if (typeof item === 'string') return Object.assign(new AccessRoleDto(), { reference: item, fromString: true });
-    if (item !== null && typeof item === 'object' && !Array.isArray(item)) return Object.assign(plainToInstance(AccessRoleDto, item), { fromString: false });
+    if (item !== null && typeof item === 'object' && !Array.isArray(item))
+      return Object.assign(plainToInstance(AccessRoleDto, item), { fromString: false });
     return item;
   });
 }
 
 /** The fields of a contact a client sends, shared by create and update. */
 abstract class ContactFieldsDto {
-  @ApiPropertyOptional(text('required for users and guests; ignored for branches')) @IsOptional() @IsString() @MaxLength(NAME_MAX) firstname?: string | null;
-  @ApiPropertyOptional(text('required for users and guests; ignored for branches')) @IsOptional() @IsString() @MaxLength(NAME_MAX) lastname?: string | null;
+  @ApiPropertyOptional(text('required for users and guests; ignored for branches'))
+  @IsOptional()
+  @IsString()
+  @MaxLength(NAME_MAX)
+  firstname?: string | null;
+  @ApiPropertyOptional(text('required for users and guests; ignored for branches'))
+  @IsOptional()
+  @IsString()
+  @MaxLength(NAME_MAX)
+  lastname?: string | null;
 
   @ApiPropertyOptional({
     type: String,
     format: 'email',
     nullable: true,
     maxLength: 254,
-    description: 'required on create; unique among users, among branches and among recipients (and a recipient\'s may not be a user\'s)',
+    description: "required on create; unique among users, among branches and among recipients (and a recipient's may not be a user's)",
   })
   @IsOptional()
   @IsString()
@@ -122,7 +144,10 @@ abstract class ContactFieldsDto {
 
   // Length and markup are domain rules (checked in the domain, with their own codes).
   @ApiPropertyOptional({ ...text('required for branches; no HTML', 200) })
-  @IsOptional() @IsString() @MaxLength(10_000) company?: string | null;
+  @IsOptional()
+  @IsString()
+  @MaxLength(10_000)
+  company?: string | null;
 
   // Past 72 bytes the domain refuses a password; this only bounds what is read, with the same code.
   @ApiPropertyOptional({
@@ -183,8 +208,8 @@ abstract class ContactFieldsDto {
     if ('password' in this) fields.password = this.password;
     if ('address' in this) fields.address = this.address && { ...this.address };
     if ('accessRoles' in this) {
-      fields.accessRoles = this.accessRoles?.map(
-        (r): AccessRoleInput => (r.fromString ? r.reference : { reference: r.reference, expires: r.expires, status: r.status }),
+      fields.accessRoles = this.accessRoles?.map((r): AccessRoleInput =>
+        r.fromString ? r.reference : { reference: r.reference, expires: r.expires, status: r.status },
       );
     }
     if ('tags' in this) fields.tags = this.tags && { contact: this.tags.contact };
@@ -206,7 +231,10 @@ export class ContactDto extends ContactFieldsDto {
 
 /** An update: any subset of the fields; `type` may be sent but not changed. */
 export class ContactPatchDto extends ContactFieldsDto {
-  @ApiPropertyOptional({ enum: CONTACT_TYPES, description: 'may be sent back as read; a change of type is refused (`type_change_not_allowed`)' })
+  @ApiPropertyOptional({
+    enum: CONTACT_TYPES,
+    description: 'may be sent back as read; a change of type is refused (`type_change_not_allowed`)',
+  })
   @IsOptional()
   @IsString({ context: { code: 'type_not_allowed' } })
   type?: string;

@@ -7,7 +7,11 @@ const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'str
 
 export class ListContactsQuery {
   @ApiPropertyOptional({ type: String, format: 'email', description: 'contacts with this email (trimmed, case-insensitive)' })
-  @IsOptional() @IsString() @MaxLength(254) @IsEmail({}, { message: 'email must be an email address' }) email?: string;
+  @IsOptional()
+  @IsString()
+  @MaxLength(254)
+  @IsEmail({}, { message: 'email must be an email address' })
+  email?: string;
 
   @ApiPropertyOptional({ enum: CONTACT_TYPES })
   @IsOptional()
@@ -15,7 +19,10 @@ export class ListContactsQuery {
   type?: ContactType;
 
   @ApiPropertyOptional({ type: String, maxLength: 100, description: 'contacts carrying this tag' })
-  @IsOptional() @IsString() @MaxLength(100) tag?: string;
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  tag?: string;
 
   @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 1_000_000, default: 1 })
   @IsOptional()

@@ -59,7 +59,10 @@ export class HealthController {
 
   @Get()
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
-  @ApiOperation({ summary: 'Readiness', description: 'No token needed. 200 while Postgres and the queue store (Redis, or the PostgreSQL backend) answer; 503 otherwise.' })
+  @ApiOperation({
+    summary: 'Readiness',
+    description: 'No token needed. 200 while Postgres and the queue store (Redis, or the PostgreSQL backend) answer; 503 otherwise.',
+  })
   @ApiOkResponse({ type: ReadinessSchema })
   @ApiProblems(503)
   async readiness(): Promise<{ status: 'ok'; checks: Checks }> {

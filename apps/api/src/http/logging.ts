@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Params } from 'nestjs-pino';
-import type { AppConfig } from '@app/config';
+import { logTransport, type AppConfig } from '@app/config';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -21,6 +21,7 @@ export function loggerOptions(config: AppConfig): Params {
     forRoutes: ['{*splat}'],
     pinoHttp: {
       level: config.LOG_LEVEL,
+      transport: logTransport(),
       // Fastify set the id already (genReqId); reuse it so logs, events and responses agree.
       genReqId: (request) => (request as IncomingMessage & { id?: string }).id ?? requestIdOf(request),
       redact: {
@@ -29,7 +30,11 @@ export function loggerOptions(config: AppConfig): Params {
       },
       serializers: {
         // The invite token is the path after /invites/, however a visitor mangled it (//, case).
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/\/invites\/[^?#]*/i, '/invites/[token]') }),
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url.replace(/\/invites\/[^?#]*/i, '/invites/[token]'),
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),

@@ -41,12 +41,15 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
   if (error instanceof ContactRejected) {
     const status = error.kind === 'conflict' ? 409 : 422;
     const errors = error.errors.map((e) => ({ pointer: e.field, code: e.code, message: e.message }));
-    const detail = status === 409 ? 'the request conflicts with the current state of the contacts; see errors' : 'the contact breaks a rule; see errors';
+    const detail =
+      status === 409 ? 'the request conflicts with the current state of the contacts; see errors' : 'the contact breaks a rule; see errors';
     return { problem: problem(status, errors[0]?.code ?? 'invalid', detail, errors), headers: {} };
   }
   if (error instanceof StaleVersion) {
     return {
-      problem: problem(412, 'stale_version', `the contact is at version ${error.actual}; read it again and retry`, [], { currentVersion: error.actual }),
+      problem: problem(412, 'stale_version', `the contact is at version ${error.actual}; read it again and retry`, [], {
+        currentVersion: error.actual,
+      }),
       headers: { etag: `"${error.actual}"` },
     };
   }
@@ -77,7 +80,10 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
   if (error instanceof HttpException) {
     const status = error.getStatus();
     if (status === 400 && /JSON/i.test(error.message)) {
-      return { problem: problem(400, 'malformed_json', 'the body is not valid JSON, or it uses a __proto__ or constructor key'), headers: {} };
+      return {
+        problem: problem(400, 'malformed_json', 'the body is not valid JSON, or it uses a __proto__ or constructor key'),
+        headers: {},
+      };
     }
     const [slug, detail] = HTTP_STATUSES[status] ?? ['http_error', error.message];
     return { problem: problem(status, slug, detail), headers: {} };
@@ -91,8 +97,12 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
 
 export function sendProblem(reply: FastifyReply, error: unknown, logger: Logger): void {
   const { problem: body, headers } = toProblem(error);
-  if (body.status >= 500) logger.error(error instanceof Error ? error.stack ?? error.message : String(error));
-  void reply.status(body.status).headers(headers).header('content-type', 'application/problem+json; charset=utf-8').send(JSON.stringify(body));
+  if (body.status >= 500) logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  void reply
+    .status(body.status)
+    .headers(headers)
+    .header('content-type', 'application/problem+json; charset=utf-8')
+    .send(JSON.stringify(body));
 }
 
 @Catch()

@@ -35,7 +35,13 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export function problem(status: number, slug: string, detail: string, errors: ProblemError[] = [], extra: Record<string, unknown> = {}): Problem {
+export function problem(
+  status: number,
+  slug: string,
+  detail: string,
+  errors: ProblemError[] = [],
+  extra: Record<string, unknown> = {},
+): Problem {
   return { type: `/problems/${slug}`, title: TITLES[status] ?? 'Error', status, detail, errors, ...extra };
 }
 

@@ -35,9 +35,12 @@ export function rateLimitOptions(perMinute: number, tokens: TokenService): RateL
     allowList: (request) => !isLimited(request),
     errorResponseBuilder: (_request, context) => {
       const seconds = retryAfter(context.ttl);
-      return new ProblemException(problem(429, 'rate_limited', `this client may send ${context.max} requests a minute; retry in ${seconds} s`), {
-        'retry-after': String(seconds),
-      });
+      return new ProblemException(
+        problem(429, 'rate_limited', `this client may send ${context.max} requests a minute; retry in ${seconds} s`),
+        {
+          'retry-after': String(seconds),
+        },
+      );
     },
   };
 }
@@ -64,7 +67,11 @@ export const inviteAttempts: RateLimitOptions = {
   errorResponseBuilder: (_request, context) => {
     const seconds = retryAfter(context.ttl);
     return new ProblemException(
-      problem(429, 'too_many_attempts', `this invite may be tried ${context.max} times in ${INVITE_ATTEMPTS.windowMinutes} minutes; retry in ${seconds} s`),
+      problem(
+        429,
+        'too_many_attempts',
+        `this invite may be tried ${context.max} times in ${INVITE_ATTEMPTS.windowMinutes} minutes; retry in ${seconds} s`,
+      ),
       { 'retry-after': String(seconds) },
     );
   },

@@ -41,7 +41,11 @@ function flatten(errors: ValidationError[], parent: string, out: ProblemError[])
     if (first) {
       const [name, message] = first;
       const context = error.contexts?.[name] as { code?: string } | undefined;
-      out.push({ pointer, code: context?.code ?? unknownFieldCode(error, name) ?? CODES[name] ?? name, message: message.replace(/^(\S+ )?(property )?/, '') });
+      out.push({
+        pointer,
+        code: context?.code ?? unknownFieldCode(error, name) ?? CODES[name] ?? name,
+        message: message.replace(/^(\S+ )?(property )?/, ''),
+      });
     }
     if (error.children?.length) flatten(error.children, pointer, out);
   }

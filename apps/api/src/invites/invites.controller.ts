@@ -53,9 +53,12 @@ export class InvitesController {
   constructor(@Inject(ContactService) private readonly contacts: ContactService) {}
 
   @Get(':token')
-  @ApiOperation({ summary: 'The invite page', description: 'No token needed: a person opens the link from the invite mail. Server-rendered HTML.' })
+  @ApiOperation({
+    summary: 'The invite page',
+    description: 'No token needed: a person opens the link from the invite mail. Server-rendered HTML.',
+  })
   @inviteToken
-  @html(200, 'the person\'s name and email, and a form to set a password')
+  @html(200, "the person's name and email, and a form to set a password")
   @html(404, 'an unknown or superseded link')
   @html(410, 'an expired or used link')
   async show(@Param('token') token: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
@@ -69,7 +72,10 @@ export class InvitesController {
 
   @Post(':token')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Set a password from the invite page', description: 'No token needed. A form with the CSRF token the page carries (and its cookie).' })
+  @ApiOperation({
+    summary: 'Set a password from the invite page',
+    description: 'No token needed. A form with the CSRF token the page carries (and its cookie).',
+  })
   @inviteToken
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({ type: PasswordFormSchema })
@@ -93,7 +99,8 @@ export class InvitesController {
     try {
       const invitee = await this.invitee(token);
       const refused = (errors: FormErrors): string => status(reply, 422, invitePage(invitee, this.csrfToken(reply, token), errors));
-      if (form.password !== form.confirmation) return refused({ confirmation: 'The two passwords do not match. Type the same password in both fields.' });
+      if (form.password !== form.confirmation)
+        return refused({ confirmation: 'The two passwords do not match. Type the same password in both fields.' });
       try {
         await this.contacts.acceptInvite(token, form.password, metadataOf(request));
       } catch (error) {

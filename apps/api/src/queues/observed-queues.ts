@@ -42,4 +42,3 @@ export class ObservedQueues implements OnApplicationShutdown {
     await Promise.all(queues.map((queue) => queue.close()));
   }
 }
-

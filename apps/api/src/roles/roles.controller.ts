@@ -20,11 +20,15 @@ export class RoleDto {
   reference!: string;
 
   @ApiProperty({ type: String, maxLength: ROLE_TITLE_MAX, example: 'Trade customer' })
-  @IsDefined() @IsString() @MaxLength(ROLE_TITLE_MAX) title!: string;
+  @IsDefined()
+  @IsString()
+  @MaxLength(ROLE_TITLE_MAX)
+  title!: string;
 
   @ApiProperty({
     enum: APPROVAL_METHODS,
-    description: '`none`: a grant is active at once; `email`: pending until the email is verified (the invite accepted); `admin`: pending until approved',
+    description:
+      '`none`: a grant is active at once; `email`: pending until the email is verified (the invite accepted); `admin`: pending until approved',
   })
   @IsDefined()
   @IsIn(APPROVAL_METHODS, { message: 'approvalMethod must be none, email or admin', context: { code: 'invalid_approval_method' } })
@@ -71,7 +75,12 @@ export class RolesController {
   @RequireScopes('roles')
   @ApiOperation({ summary: 'Add a role to the catalogue', description: 'Scope: `roles`.' })
   @ApiBody({ type: CreateRoleRequest })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'a repeat with the same key and body returns the first response', schema: { type: 'string', maxLength: 255 } })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'a repeat with the same key and body returns the first response',
+    schema: { type: 'string', maxLength: 255 },
+  })
   @ApiCreatedResponse({ type: RoleEnvelope })
   @ApiProblems(400, 409, 413, 415, 422)
   async create(

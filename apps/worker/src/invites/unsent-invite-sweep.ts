@@ -49,7 +49,11 @@ export class UnsentInviteSweep {
         [after, now, new Date(now.getTime() - GRACE_MS)],
       );
       if (rows.length === 0) return found;
-      const jobs = rows.map(({ id: _id, ...data }) => ({ name: 'send-invite', data, opts: { jobId: sendInviteJobId(data.eventPosition) } }));
+      const jobs = rows.map(({ id: _id, ...data }) => ({
+        name: 'send-invite',
+        data,
+        opts: { jobId: sendInviteJobId(data.eventPosition) },
+      }));
       await queue.addBulk(jobs);
       found += rows.length;
       after = rows[rows.length - 1]?.id ?? after;

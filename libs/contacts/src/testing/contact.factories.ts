@@ -15,7 +15,15 @@ import type {
 } from '../contact.commands.js';
 import { decide } from '../contact.decide.js';
 import { ContactRejected, type FieldError } from '../contact.errors.js';
-import type { AddressData, ContactCreated, ContactEvent, InviteIssued, PrimaryAddressSet, Recorded, RoleGranted } from '../contact.events.js';
+import type {
+  AddressData,
+  ContactCreated,
+  ContactEvent,
+  InviteIssued,
+  PrimaryAddressSet,
+  Recorded,
+  RoleGranted,
+} from '../contact.events.js';
 import { fold, type Contact } from '../contact.state.js';
 
 export const aContactId = '3f1c2a9e-5b7d-4e8f-9a01-23456789abcd';
