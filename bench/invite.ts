@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job } from 'bullmq';
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { Database } from '@app/database';
 import { openQueue, type QueueBackend, type SendInviteJob } from '@app/queues';
+import { measureNpmStartTopologies } from './invite-start.js';
+import { startMailSink, type MailSink } from './mail-sink.js';
 import {
   checkpoint,
   cpuPerOperation,
@@ -12,7 +13,6 @@ import {
   createBenchDatabase,
   issueToken,
   log,
-  onCleanUp,
   redisKeysCleanup,
   round,
   spread,
@@ -34,50 +34,6 @@ const MAIL_TIMEOUT_MS = 60_000;
 /** how long it keeps listening after the last expected mail, so a duplicate has time to arrive */
 const DUPLICATE_GRACE_MS = 3_000;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-// ---------------------------------------------------------------------------------------------
-// the SMTP server the worker mails to, in this process
-
-interface MailSink {
-  /** `smtp://127.0.0.1:<port>` for SMTP_URL */
-  url: string;
-  /** performance.now() at each accepted DATA, by envelope recipient (lower-cased) */
-  accepted: Map<string, number[]>;
-  close(): Promise<void>;
-}
-
-/**
- * A real SMTP server that reads each message to its end and accepts it; the accept time is taken
- * just before the 250 reply. It does not parse the mail: the envelope names the recipient.
- */
-async function startMailSink(): Promise<MailSink> {
-  const accepted = new Map<string, number[]>();
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    // The worker keeps a pool of connections open; closing must not wait 30 s for them.
-    closeTimeout: 1_000,
-    onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (error?: Error | null) => void) {
-      stream.on('data', () => undefined);
-      stream.on('end', () => {
-        const at = performance.now();
-        for (const { address } of session.envelope.rcptTo) {
-          const key = address.toLowerCase();
-          const times = accepted.get(key);
-          if (times) times.push(at);
-          else accepted.set(key, [at]);
-        }
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.server.address();
-  if (!address || typeof address === 'string') throw new Error('the SMTP sink has no port');
-  const close = onCleanUp(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `smtp://127.0.0.1:${address.port}`, accepted, close };
-}
 
 // ---------------------------------------------------------------------------------------------
 // invites
@@ -325,6 +281,7 @@ async function measureBackend(kind: 'redis' | 'postgres'): Promise<BackendFigure
 export async function inviteBench(): Promise<Record<string, unknown>> {
   const redis = await measureBackend('redis');
   const postgres = await measureBackend('postgres');
+  const npmStart = await measureNpmStartTopologies();
   console.log(
     '\n' +
       table([
@@ -356,5 +313,5 @@ export async function inviteBench(): Promise<Record<string, unknown>> {
     otherCpuSeconds: f.otherCpuSeconds,
     machineBusyBefore: f.machineBusyBefore,
   });
-  return { goalP99Ms: GOAL_P99_MS, redis: summary(redis), postgres: summary(postgres) };
+  return { goalP99Ms: GOAL_P99_MS, redis: summary(redis), postgres: summary(postgres), npmStart };
 }

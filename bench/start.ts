@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import {
   HOST,
   log,
   onCleanUp,
+  projectRoot,
   redisKeysCleanup,
   reserveBenchDatabase,
   round,
@@ -27,8 +28,7 @@ import {
  * Also: when the start line (database ready) was logged, and how long SIGTERM takes to stop it all.
  */
 
-/** The project's root: the nearest folder up from this compiled file with a package.json (dist/ links into .build/). */
-const ROOT = projectRoot(fileURLToPath(new URL('.', import.meta.url)));
+const ROOT = projectRoot();
 const CLI_MAIN = fileURLToPath(new URL('../apps/cli/src/main.js', import.meta.url));
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** issue 7: `npm ci && npm start` healthy within this, embedded */
@@ -234,11 +234,4 @@ export async function startBench(): Promise<Record<string, unknown>> {
     `\nnpm start, embedded, slowest run: ${worst} ms (goal <= ${GOAL_MS} ms after npm ci: ${worst <= GOAL_MS ? 'met' : 'NOT met'})`,
   );
   return { goalMs: GOAL_MS, met: worst <= GOAL_MS, machineBusyBefore: busy, scenarios: summary };
-}
-
-function projectRoot(from: string): string {
-  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-  }
-  throw new Error(`no package.json above ${from}`);
 }
