@@ -30,22 +30,16 @@ export function inviteMail(content: InviteMailContent): MailMessage {
     'If you did not expect this mail, you can ignore it.',
   ].join('\n');
   const body = html`<!doctype html>
-    <html lang="en">
-      <body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1a1a1a">
-        <p>Hello ${name},</p>
-        <p>An account has been created for you. Follow this link to review your details and choose a password:</p>
-        <p>
-          <a
-            href="${content.link}"
-            style="display: inline-block; padding: 0.6em 1.2em; background: #1d4ed8; color: #fff; text-decoration: none; border-radius: 4px"
-            >Set your password</a
-          >
-        </p>
-        <p style="word-break: break-all">${content.link}</p>
-        <p>The link works once, until ${expires}.</p>
-        <p>If you did not expect this mail, you can ignore it.</p>
-      </body>
-    </html>`;
+<html lang="en">
+  <body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1a1a1a">
+    <p>Hello ${name},</p>
+    <p>An account has been created for you. Follow this link to review your details and choose a password:</p>
+    <p><a href="${content.link}" style="display: inline-block; padding: 0.6em 1.2em; background: #1d4ed8; color: #fff; text-decoration: none; border-radius: 4px">Set your password</a></p>
+    <p style="word-break: break-all">${content.link}</p>
+    <p>The link works once, until ${expires}.</p>
+    <p>If you did not expect this mail, you can ignore it.</p>
+  </body>
+</html>`;
   return {
     to: content.email,
     subject: 'Set your password',

@@ -41,21 +41,22 @@ export const CSRF_FIELD = '_csrf';
 
 function page(title: string, body: Html): string {
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
-        <meta name="robots" content="noindex, nofollow" />
-        <title>${title}</title>
-        <style>
-          ${STYLE_BLOCK}
-        </style>
-      </head>
-      <body>
-        <main>${body}</main>
-      </body>
-    </html> `.value;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex, nofollow">
+<title>${title}</title>
+<style>${STYLE_BLOCK}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>
+`.value;
 }
 
 export interface Invitee {
@@ -74,16 +75,11 @@ export interface FormErrors {
 function passwordField(name: 'password' | 'confirmation', label: string, hint: string | null, error: string | undefined): Html {
   const describedBy = [hint ? `${name}-hint` : '', error ? `${name}-error` : ''].filter(Boolean).join(' ');
   return html`<label for="${name}">${label}</label>
-    <input
-      id="${name}"
-      name="${name}"
-      type="password"
-      autocomplete="new-password"
-      minlength="${PASSWORD_MIN_LENGTH}"
-      required${describedBy ? html` aria-describedby="${describedBy}"` : ''}${error ? html` aria-invalid="true"` : ''}
-    />
-    ${hint ? html`<p id="${name}-hint" class="hint">${hint}</p>` : ''}
-    ${error ? html`<p id="${name}-error" class="error" role="alert">${error}</p>` : ''}`;
+<input id="${name}" name="${name}" type="password" autocomplete="new-password" minlength="${PASSWORD_MIN_LENGTH}" required${
+    describedBy ? html` aria-describedby="${describedBy}"` : ''
+  }${error ? html` aria-invalid="true"` : ''}>
+${hint ? html`<p id="${name}-hint" class="hint">${hint}</p>` : ''}
+${error ? html`<p id="${name}-error" class="error" role="alert">${error}</p>` : ''}`;
 }
 
 /** The invite: who it is for, and the form to choose a password. It posts back to its own URL. */
@@ -91,22 +87,19 @@ export function invitePage(invitee: Invitee, csrfToken: string, errors: FormErro
   return page(
     'Set your password',
     html`<h1>Set your password</h1>
-      <p>You have been invited to create an account. Check your details, then choose a password.</p>
-      <dl>
-        <dt>First name</dt>
-        <dd>${invitee.firstname ?? ''}</dd>
-        <dt>Last name</dt>
-        <dd>${invitee.lastname ?? ''}</dd>
-        <dt>Email</dt>
-        <dd>${invitee.email}</dd>
-      </dl>
-      <form method="post">
-        <input type="hidden" name="${CSRF_FIELD}" value="${csrfToken}" />
-        <input type="email" hidden readonly autocomplete="username" value="${invitee.email}" />
-        ${passwordField('password', 'Password', `At least ${PASSWORD_MIN_LENGTH} characters, with both letters and numbers.`, errors.password)}
-        ${passwordField('confirmation', 'Confirm password', null, errors.confirmation)}
-        <button type="submit">Set password</button>
-      </form>`,
+<p>You have been invited to create an account. Check your details, then choose a password.</p>
+<dl>
+<dt>First name</dt><dd>${invitee.firstname ?? ''}</dd>
+<dt>Last name</dt><dd>${invitee.lastname ?? ''}</dd>
+<dt>Email</dt><dd>${invitee.email}</dd>
+</dl>
+<form method="post">
+<input type="hidden" name="${CSRF_FIELD}" value="${csrfToken}">
+<input type="email" hidden readonly autocomplete="username" value="${invitee.email}">
+${passwordField('password', 'Password', `At least ${PASSWORD_MIN_LENGTH} characters, with both letters and numbers.`, errors.password)}
+${passwordField('confirmation', 'Confirm password', null, errors.confirmation)}
+<button type="submit">Set password</button>
+</form>`,
   );
 }
 
@@ -114,11 +107,8 @@ export function acceptedPage(invitee: Invitee): string {
   return page(
     'Password set',
     html`<h1>Your password is set</h1>
-      <p>
-        Thank you${invitee.firstname ? html`, ${invitee.firstname}` : ''}. Your email address ${invitee.email} is confirmed and you can now
-        sign in with your new password.
-      </p>
-      <p>You can close this page.</p>`,
+<p>Thank you${invitee.firstname ? html`, ${invitee.firstname}` : ''}. Your email address ${invitee.email} is confirmed and you can now sign in with your new password.</p>
+<p>You can close this page.</p>`,
   );
 }
 
@@ -132,10 +122,7 @@ export function unusablePage(reason: InviteUnusableReason): { status: number; bo
         body: page(
           'Invite not found',
           html`<h1>This invite link is not valid</h1>
-            <p>
-              Check that you opened the whole link from the email. If you were sent more than one invite, only the link in the most recent
-              email works.
-            </p>`,
+<p>Check that you opened the whole link from the email. If you were sent more than one invite, only the link in the most recent email works.</p>`,
         ),
       };
     case 'expired':
@@ -144,7 +131,7 @@ export function unusablePage(reason: InviteUnusableReason): { status: number; bo
         body: page(
           'Invite expired',
           html`<h1>This invite link has expired</h1>
-            <p>Invite links work for a limited time. Ask the person who invited you to send a new invite.</p>`,
+<p>Invite links work for a limited time. Ask the person who invited you to send a new invite.</p>`,
         ),
       };
     case 'used':
@@ -153,7 +140,7 @@ export function unusablePage(reason: InviteUnusableReason): { status: number; bo
         body: page(
           'Invite already used',
           html`<h1>This invite has already been used</h1>
-            <p>A password has already been set with this link. Sign in with that password.</p>`,
+<p>A password has already been set with this link. Sign in with that password.</p>`,
         ),
       };
   }
@@ -165,7 +152,7 @@ export function errorPage(status: number, retryAfterSeconds?: number): string {
   return page(
     title,
     html`<h1>${title}</h1>
-      <p>${text}</p>`,
+<p>${text}</p>`,
   );
 }
 
