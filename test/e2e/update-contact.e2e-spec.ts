@@ -370,7 +370,7 @@ describe('POST /api/contacts/{id}.json', () => {
       expect(errorsOf(sut)).toEqual([{ pointer: '/invite', code: 'invite_not_allowed' }]);
     });
 
-    it('is refused with invite_already_accepted once the user has accepted one', async () => {
+    it('is issued again once the user has accepted one, as a verification mail', async () => {
       const { id } = await aCreatedContact(api, token, aUserPayload({ password: undefined }), { invite: true });
       // Record the acceptance straight in the store (the invite page's own tests go through the form).
       const store = new EventStore(api.database.db);
@@ -385,8 +385,8 @@ describe('POST /api/contacts/{id}.json', () => {
 
       const sut = await update(id, { firstname: 'Robert' }, { invite: true });
 
-      expect(sut.statusCode).toBe(422);
-      expect(errorsOf(sut)).toEqual([{ pointer: '/invite', code: 'invite_already_accepted' }]);
+      expect(sut.statusCode).toBe(200);
+      expect(sut.json<{ contact: ContactView }>().contact.invite?.status).toBe('pending');
     });
 
     it('refuses an invite that is not a boolean', async () => {

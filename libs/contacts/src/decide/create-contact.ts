@@ -1,10 +1,10 @@
 import type { ContactInput, CreateContact, RoleCatalogue } from '../contact.commands.js';
-import { ContactAlreadyExists, ContactRejected, fieldError, type FieldError } from '../contact.errors.js';
+import { ApprovalBypassForbidden, ContactAlreadyExists, ContactRejected, fieldError, type FieldError } from '../contact.errors.js';
 import type { ContactEvent } from '../contact.events.js';
 import type { ContactState } from '../contact.state.js';
 import { toAddress } from './contact.address.js';
 import { clean, companyProblems, uniqueTags } from './contact.fields.js';
-import { grant, grantProblems } from './grant.plan.js';
+import { bypassProblems, grant, grantProblems } from './grant.plan.js';
 import { issueInvite } from './issue-invite.js';
 
 export interface CreateOptions {
@@ -68,6 +68,10 @@ export function createContact(command: CreateContact, state: ContactState, now: 
     now,
   );
   if (errors.length > 0) throw new ContactRejected(errors);
+  if (input.type === 'user') {
+    const forbidden = bypassProblems(input.accessRoles ?? [], command.catalogue, [], command.approvalBypassBy, now);
+    if (forbidden.length > 0) throw new ApprovalBypassForbidden(forbidden);
+  }
 
   // Branches ignore password and names; only users hold a password or roles (Evance).
   const isBranch = input.type === 'branch';
@@ -93,7 +97,7 @@ export function createContact(command: CreateContact, state: ContactState, now: 
   const tags = uniqueTags(input.tags?.contact ?? []);
   if (tags.length > 0) events.push({ type: 'TagsSet', data: { tags } });
   if (input.type === 'user') {
-    for (const role of input.accessRoles ?? []) events.push(grant(role, command.catalogue));
+    for (const role of input.accessRoles ?? []) events.push(grant(role, command.catalogue, command.approvalBypassBy));
     if (command.invite) events.push(issueInvite(command.invite, events.length + 1));
   }
   return events;

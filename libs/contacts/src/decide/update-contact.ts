@@ -1,10 +1,10 @@
 import type { ContactPatch, RoleCatalogue, UpdateContact } from '../contact.commands.js';
-import { ContactNotFound, ContactRejected, fieldError, type FieldError } from '../contact.errors.js';
-import { CONTACT_TYPES, type ContactEvent, type ContactUpdated } from '../contact.events.js';
+import { ApprovalBypassForbidden, ContactNotFound, ContactRejected, fieldError, type FieldError } from '../contact.errors.js';
+import { CONTACT_TYPES, type ContactEvent, type ContactUpdated, type InviteRetired } from '../contact.events.js';
 import type { Contact, ContactState } from '../contact.state.js';
 import { mergeAddress, sameAddress, toAddress } from './contact.address.js';
 import { clean, companyProblems, uniqueTags } from './contact.fields.js';
-import { grantProblems, replaceGrants } from './grant.plan.js';
+import { bypassProblems, grantProblems, replaceGrants } from './grant.plan.js';
 import { issueInvite } from './issue-invite.js';
 
 export interface UpdateOptions {
@@ -40,12 +40,9 @@ export function checkUpdate(
     required('lastname');
   }
   if (contact.type === 'branch') required('company');
-  if (options.invite) {
-    if (contact.type !== 'user') {
-      errors.push(fieldError('/invite', 'invite_not_allowed', 'only a user can be invited to set a password'));
-    } else if (contact.invite?.status === 'accepted') {
-      errors.push(fieldError('/invite', 'invite_already_accepted', 'this user has accepted an invite already'));
-    }
+  // A user who accepted an invite may get another: it verifies the email again (pending `email` grants).
+  if (options.invite && contact.type !== 'user') {
+    errors.push(fieldError('/invite', 'invite_not_allowed', 'only a user can be invited to set a password'));
   }
   if (typeof patch.company === 'string') errors.push(...companyProblems(patch.company, '/contact/company'));
   if (typeof patch.address?.company === 'string') errors.push(...companyProblems(patch.address.company, '/contact/address/company'));
@@ -64,6 +61,10 @@ export function updateContact(command: UpdateContact, state: ContactState, now: 
     now,
   );
   if (errors.length > 0) throw new ContactRejected(errors);
+  if (state.type === 'user' && Array.isArray(patch.accessRoles)) {
+    const forbidden = bypassProblems(patch.accessRoles, command.catalogue, state.grants, command.approvalBypassBy, now);
+    if (forbidden.length > 0) throw new ApprovalBypassForbidden(forbidden);
+  }
 
   const events: ContactEvent[] = [];
   const changed: ContactUpdated['data'] = {};
@@ -77,6 +78,8 @@ export function updateContact(command: UpdateContact, state: ContactState, now: 
   if (state.type === 'user' && command.passwordHash !== null) {
     events.push({ type: 'PasswordSet', data: { passwordHash: command.passwordHash } });
   }
+  const retired = retiredInvite(state, changed.email !== undefined, state.type === 'user' && command.passwordHash !== null);
+  if (retired) events.push(retired);
   if (patch.address) {
     const address = state.address ? mergeAddress(state, state.address, patch.address) : toAddress(command.addressId, patch.address);
     if (!sameAddress(address, state.address)) events.push({ type: 'PrimaryAddressSet', data: { address } });
@@ -86,8 +89,18 @@ export function updateContact(command: UpdateContact, state: ContactState, now: 
     if (tags.join('\u0000') !== state.tags.join('\u0000')) events.push({ type: 'TagsSet', data: { tags } });
   }
   if (state.type === 'user' && Array.isArray(patch.accessRoles)) {
-    events.push(...replaceGrants(state.grants, patch.accessRoles, command.catalogue, now));
+    events.push(...replaceGrants(state.grants, patch.accessRoles, command.catalogue, command.approvalBypassBy, now));
   }
   if (state.type === 'user' && command.invite) events.push(issueInvite(command.invite, state.version + events.length + 1));
   return events;
+}
+
+/**
+ * An invite belongs to the address it was sent to: a new email, or a password set through the API,
+ * retires a pending one (its link would otherwise let whoever reads the old mailbox set a password).
+ */
+function retiredInvite(contact: Contact, emailChanged: boolean, passwordSet: boolean): InviteRetired | null {
+  const invite = contact.invite;
+  if (invite === null || invite.status === 'accepted' || !(emailChanged || passwordSet)) return null;
+  return { type: 'InviteRetired', data: { tokenHash: invite.tokenHash, reason: emailChanged ? 'email_changed' : 'password_set' } };
 }
