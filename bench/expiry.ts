@@ -26,10 +26,10 @@ import {
   type CpuFigures,
 } from './support.js';
 
-/** issue 4: 1,000 grants expiring within the same 10 seconds */
+/** 1,000 grants expiring within the same 10 seconds */
 const GRANTS = 1_000;
 const WINDOW_SECONDS = 10;
-/** issue 4: p99 of (RoleRevoked recorded − expires), and never early */
+/** the goal: p99 of (RoleRevoked recorded − expires), and never early */
 const GOAL_P99_MS = 250;
 /** grants of the warm-up, which also time the create phase to place the window after it */
 const WARMUP_GRANTS = 50;
@@ -296,196 +296,295 @@ function fmt(value: number | undefined | null): string | number {
   return value === undefined || value === null ? '-' : value;
 }
 
-async function measureBackend(kind: 'redis' | 'postgres'): Promise<BackendFigures> {
-  let db: BenchDatabase | null = null;
-  let api: Child | null = null;
-  let worker: Child | null = null;
-  let pool: Database | null = null;
-  let dropKeys: (() => Promise<void>) | null = null;
-  try {
-    db = await createBenchDatabase(`expiry_${kind}`);
-    log(`${kind}: database ${db.name}`);
-    // Cheap hashes: the bench creates users with passwords to reach the grants, not to time bcrypt.
-    api = await startApi(db.url, { BCRYPT_COST: '4' });
-    const token = await issueToken(api, db.url, ['contacts', 'roles']);
-    await createRole(api, token);
-    // Underscores only: the PostgreSQL backend makes a schema of the prefix and refuses a '-' in it.
-    const queuePrefix = `bench_expiry_${process.pid}_${randomUUID().slice(0, 8)}`;
-    if (kind === 'redis') dropKeys = redisKeysCleanup(REDIS_URL, queuePrefix);
-    // No invites are sent: the SMTP URL is never dialled.
-    worker = startWorker(db.url, {
-      smtpUrl: 'smtp://127.0.0.1:9',
-      publicUrl: api.baseUrl,
-      redisUrl: kind === 'redis' ? REDIS_URL : undefined,
-      queuePrefix,
-    });
-    const backend: QueueBackend =
-      kind === 'redis' ? { kind, url: REDIS_URL, prefix: queuePrefix } : { kind, url: db.url, prefix: queuePrefix };
-    pool = new Database({ url: db.url, max: 2, applicationName: 'contacts-bench' });
-    const run = randomUUID().slice(0, 8);
+/** The API, the worker and a pool of the bench's own on a new database; the fields are set as they start. */
+interface Services {
+  kind: 'redis' | 'postgres';
+  db: BenchDatabase | null;
+  api: Child | null;
+  worker: Child | null;
+  pool: Database | null;
+  dropKeys: (() => Promise<void>) | null;
+}
 
-    log(`${kind}: warm-up, ${WARMUP_GRANTS} grants expiring together (not measured; times the creates)`);
-    const warmExpires = formatAtom(new Date(Math.ceil((Date.now() + 5_000) / 1000) * 1000), 'seconds');
-    const warmStart = performance.now();
-    const warm = await createGrants(
-      api,
-      token,
-      Array.from({ length: WARMUP_GRANTS }, (_, i) => ({ email: `warm-${run}-${i}@example.com`, expires: warmExpires })),
+interface Started {
+  db: BenchDatabase;
+  api: Child;
+  worker: Child;
+  pool: Database;
+  token: string;
+  backend: QueueBackend;
+}
+
+async function startServices(services: Services): Promise<Started> {
+  const { kind } = services;
+  const db = (services.db = await createBenchDatabase(`expiry_${kind}`));
+  log(`${kind}: database ${db.name}`);
+  // Cheap hashes: the bench creates users with passwords to reach the grants, not to time bcrypt.
+  const api = (services.api = await startApi(db.url, { BCRYPT_COST: '4' }));
+  const token = await issueToken(api, db.url, ['contacts', 'roles']);
+  await createRole(api, token);
+  // Underscores only: the PostgreSQL backend makes a schema of the prefix and refuses a '-' in it.
+  const queuePrefix = `bench_expiry_${process.pid}_${randomUUID().slice(0, 8)}`;
+  if (kind === 'redis') services.dropKeys = redisKeysCleanup(REDIS_URL, queuePrefix);
+  // No invites are sent: the SMTP URL is never dialled.
+  const worker = (services.worker = startWorker(db.url, {
+    smtpUrl: 'smtp://127.0.0.1:9',
+    publicUrl: api.baseUrl,
+    redisUrl: kind === 'redis' ? REDIS_URL : undefined,
+    queuePrefix,
+  }));
+  const backend: QueueBackend =
+    kind === 'redis' ? { kind, url: REDIS_URL, prefix: queuePrefix } : { kind, url: db.url, prefix: queuePrefix };
+  const pool = (services.pool = new Database({ url: db.url, max: 2, applicationName: 'contacts-bench' }));
+  return { db, api, worker, pool, token, backend };
+}
+
+async function stopServices(services: Services): Promise<void> {
+  await services.pool?.close();
+  await services.worker?.stop();
+  await services.api?.stop();
+  await services.dropKeys?.();
+  await services.db?.drop();
+}
+
+/** Grants expiring together, not measured: they warm the services up and time a create. Returns ms per create. */
+async function warmUp(kind: string, s: Started, run: string): Promise<number> {
+  log(`${kind}: warm-up, ${WARMUP_GRANTS} grants expiring together (not measured; times the creates)`);
+  const warmExpires = formatAtom(new Date(Math.ceil((Date.now() + 5_000) / 1000) * 1000), 'seconds');
+  const warmStart = performance.now();
+  const warm = await createGrants(
+    s.api,
+    s.token,
+    Array.from({ length: WARMUP_GRANTS }, (_, i) => ({ email: `warm-${run}-${i}@example.com`, expires: warmExpires })),
+  );
+  const perCreateMs = (performance.now() - warmStart) / WARMUP_GRANTS;
+  const warmIds = warm.map((g) => g.contactId);
+  const warmRevoked = await waitForRevocations(s.pool, warmIds, s.worker, Date.parse(warmExpires) + REVOKE_TIMEOUT_MS);
+  if (warmRevoked < warmIds.length) {
+    throw new Error(
+      `${kind}: ${warmIds.length - warmRevoked} warm-up grants were not revoked within ${REVOKE_TIMEOUT_MS} ms of their expiry:\n${s.worker.output()}`,
     );
-    const perCreateMs = (performance.now() - warmStart) / WARMUP_GRANTS;
-    const warmIds = warm.map((g) => g.contactId);
-    const warmRevoked = await waitForRevocations(pool, warmIds, worker, Date.parse(warmExpires) + REVOKE_TIMEOUT_MS);
-    if (warmRevoked < warmIds.length) {
-      throw new Error(
-        `${kind}: ${warmIds.length - warmRevoked} warm-up grants were not revoked within ${REVOKE_TIMEOUT_MS} ms of their expiry:\n${worker.output()}`,
-      );
-    }
+  }
+  return perCreateMs;
+}
+
+interface Window {
+  start: number;
+  end: number;
+  perSecond: number;
+}
+
+/** The window begins on a whole second after the creates (estimated at twice the warm-up's pace) and the settle time. */
+function planWindow(perCreateMs: number): Window {
+  const estimateMs = perCreateMs * GRANTS * 2;
+  const start = Math.ceil((Date.now() + estimateMs + SETTLE_MS) / 1000) * 1000;
+  return { start, end: start + (WINDOW_SECONDS - 1) * 1000, perSecond: GRANTS / WINDOW_SECONDS };
+}
+
+interface Created {
+  grants: Grant[];
+  createMs: number;
+  headroomMs: number;
+  undispatchedAtWindow: number;
+}
+
+/** The measured grants, `perSecond` expiring at each whole second of the window; then waits for the dispatcher to pass them. */
+async function createWindowGrants(kind: string, s: Started, window: Window, run: string): Promise<Created> {
+  const wanted = Array.from({ length: GRANTS }, (_, i) => ({
+    email: `expiry-${run}-${i}@example.com`,
+    expires: formatAtom(new Date(window.start + Math.floor(i / window.perSecond) * 1000), 'seconds'),
+  }));
+  log(
+    `${kind}: ${GRANTS} users with a grant, ${window.perSecond} expiring at each of the ${WINDOW_SECONDS} whole seconds from ` +
+      `${new Date(window.start).toISOString()} (in ${round((window.start - Date.now()) / 1000, 1)} s)`,
+  );
+  const createStart = performance.now();
+  const grants = await createGrants(s.api, s.token, wanted);
+  const createMs = round(performance.now() - createStart, 1);
+  const headroomMs = window.start - Date.now();
+  if (headroomMs < 500) {
+    throw new Error(`${kind}: the creates took ${createMs} ms and ended ${-headroomMs} ms into the window: figures would be meaningless`);
+  }
+  while ((await undispatched(s.pool)) > 0 && Date.now() < window.start - 300) await sleep(100);
+  const undispatchedAtWindow = await undispatched(s.pool);
+  if (undispatchedAtWindow > 0) log(`${kind}: ${undispatchedAtWindow} events not yet dispatched when the window begins`);
+  return { grants, createMs, headroomMs, undispatchedAtWindow };
+}
+
+/** Waits through the window for every revocation, metering the processes' CPU, then a grace time for duplicates. */
+async function watchWindow(kind: string, s: Started, window: Window, ids: string[]): Promise<CpuFigures | null> {
+  const apiPid = s.api.process.pid;
+  const workerPid = s.worker.process.pid;
+  await sleep(Math.max(0, window.start - 500 - Date.now()));
+
+  log(`${kind}: window open; waiting for the revocations`);
+  const meter = new CpuMeter(s.db.name, () => ({ api: apiPid, worker: workerPid, bench: process.pid }));
+  let cpu: CpuFigures | null;
+  try {
+    await sleep(Math.max(0, window.end - Date.now()));
+    await waitForRevocations(s.pool, ids, s.worker, window.end + REVOKE_TIMEOUT_MS);
+  } finally {
+    cpu = meter.stop();
+  }
+  await sleep(DUPLICATE_GRACE_MS);
+  return cpu;
+}
+
+interface Outcome {
+  perStream: Map<string, Revocation[]>;
+  /** each grant's first revocation */
+  first: Map<string, Revocation>;
+  missingIds: string[];
+  duplicates: number;
+  lateness: Spread | null;
+  early: Revocation[];
+  bySweep: number;
+  lastRecorded: number;
+  p99BySecond: number[];
+}
+
+function outcomeOf(revocations: Revocation[], ids: string[], window: Window): Outcome {
+  const perStream = new Map<string, Revocation[]>();
+  for (const r of revocations) perStream.set(r.streamId, [...(perStream.get(r.streamId) ?? []), r]);
+  const first = new Map([...perStream].map(([id, list]) => [id, list[0]!]));
+  const p99BySecond = Array.from({ length: WINDOW_SECONDS }, (_, s) => {
+    const at = window.start + s * 1000;
+    return spread([...first.values()].filter((r) => Date.parse(r.expires) === at).map((r) => r.latenessMs))?.p99 ?? NaN;
+  });
+  return {
+    perStream,
+    first,
+    missingIds: ids.filter((id) => !perStream.has(id)),
+    duplicates: [...perStream.values()].filter((list) => list.length > 1).length,
+    lateness: spread([...first.values()].map((r) => r.latenessMs)),
+    early: revocations.filter((r) => r.latenessMs < 0),
+    bySweep: [...first.values()].filter((r) => !r.byJob).length,
+    lastRecorded: Math.max(...revocations.map((r) => r.recordedAt)),
+    p99BySecond,
+  };
+}
+
+function printBackend(
+  kind: 'redis' | 'postgres',
+  window: Window,
+  created: Created,
+  outcome: Outcome,
+  jobs: JobFigures | null,
+  connections: WorkerConnections,
+  cpu: CpuFigures | null,
+  met: boolean,
+): void {
+  const { lateness, p99BySecond, lastRecorded, perStream, duplicates, missingIds, early, bySweep } = outcome;
+  const row = (label: string, s: Spread | null): (string | number)[] => [
+    label,
+    s?.n ?? 0,
+    fmt(s?.min),
+    fmt(s?.p50),
+    fmt(s?.p99),
+    fmt(s?.max),
+  ];
+  console.log(
+    `\nrole expiry, BullMQ on ${kind === 'redis' ? 'Redis' : 'its PostgreSQL backend'}: ${GRANTS} grants, ${window.perSecond} expiring at each of ${WINDOW_SECONDS} whole seconds`,
+  );
+  console.log(
+    table([
+      [kind, 'n', 'min ms', 'p50 ms', 'p99 ms', 'max ms'],
+      row('lateness: RoleRevoked recorded_at - expires', lateness),
+      ...Object.entries(jobs?.stages ?? {}).map(([label, s]) => row(`  ${label}`, s)),
+    ]),
+  );
+  console.log(`lateness p99 by second of the window (ms): ${p99BySecond.join(', ')}`);
+  if (jobs) {
+    console.log(`first job taken after each second's expiry (the queue's wake-up, ms): ${jobs.wakeBySecond.join(', ')}`);
+    console.log(`recorded_at -> job done p99 by second (ms): ${jobs.commitP99BySecond.join(', ')}`);
+  }
+  console.log(
+    `worker's Postgres connections: ${connections.total} open after the window, ${connections.openedInWindow} of them opened since it began ` +
+      `(the pool closes a connection idle for 10 s)`,
+  );
+  console.log(
+    `create phase: ${GRANTS} x 201 in ${created.createMs} ms, ${round(created.headroomMs / 1000, 1)} s before the window; ` +
+      `undispatched events at the window: ${created.undispatchedAtWindow}; last revocation ` +
+      `${Number.isFinite(lastRecorded) ? `${lastRecorded - window.end} ms after the last expiry` : 'never'}`,
+  );
+  console.log(
+    `revoked exactly once: ${perStream.size - duplicates} of ${GRANTS}; missing ${missingIds.length}, duplicated ${duplicates}; ` +
+      `early ${early.length}; by the sweep ${bySweep}; jobs taken more than once ${fmt(jobs?.takenAgain)}, found nothing to do ${fmt(jobs?.nothingToDo)}`,
+  );
+  console.log(`p99 goal <= ${GOAL_P99_MS} ms and never early: ${met ? 'met' : 'NOT met'}`);
+  const perRevocation = cpuPerOperation(cpu, GRANTS);
+  if (perRevocation)
+    console.log(
+      `CPU ms per revocation over the window: ${JSON.stringify(perRevocation)}; CPU s used by other work: ${cpu?.other} of ${cpu?.capacity}`,
+    );
+}
+
+/** Grants revoked early, never, or more than once: each a failure of the bench. */
+function problemsOf(outcome: Outcome): string[] {
+  const { early, missingIds, duplicates } = outcome;
+  return [
+    early.length > 0
+      ? `${early.length} grants revoked EARLY, before their expiry (e.g. ${early
+          .slice(0, 3)
+          .map((r) => `${r.streamId} ${round(r.latenessMs, 1)} ms`)
+          .join(', ')})`
+      : null,
+    missingIds.length > 0 ? `${missingIds.length} grants never revoked (e.g. ${missingIds.slice(0, 3).join(', ')})` : null,
+    duplicates > 0 ? `${duplicates} grants revoked more than once` : null,
+  ].filter((p): p is string => p !== null);
+}
+
+async function measureBackend(kind: 'redis' | 'postgres'): Promise<BackendFigures> {
+  const services: Services = { kind, db: null, api: null, worker: null, pool: null, dropKeys: null };
+  try {
+    const s = await startServices(services);
+    const run = randomUUID().slice(0, 8);
+    const perCreateMs = await warmUp(kind, s, run);
 
     const busyBefore = await waitForQuiet();
     await checkpoint();
-    // The window begins on a whole second after the creates (estimated at twice the warm-up's pace) and the settle time.
-    const estimateMs = perCreateMs * GRANTS * 2;
-    const windowStart = Math.ceil((Date.now() + estimateMs + SETTLE_MS) / 1000) * 1000;
-    const windowEnd = windowStart + (WINDOW_SECONDS - 1) * 1000;
-    const perSecond = GRANTS / WINDOW_SECONDS;
-    const wanted = Array.from({ length: GRANTS }, (_, i) => ({
-      email: `expiry-${run}-${i}@example.com`,
-      expires: formatAtom(new Date(windowStart + Math.floor(i / perSecond) * 1000), 'seconds'),
-    }));
-    log(
-      `${kind}: ${GRANTS} users with a grant, ${perSecond} expiring at each of the ${WINDOW_SECONDS} whole seconds from ` +
-        `${new Date(windowStart).toISOString()} (in ${round((windowStart - Date.now()) / 1000, 1)} s)`,
-    );
-    const createStart = performance.now();
-    const grants = await createGrants(api, token, wanted);
-    const createMs = round(performance.now() - createStart, 1);
-    const headroomMs = windowStart - Date.now();
-    if (headroomMs < 500) {
-      throw new Error(`${kind}: the creates took ${createMs} ms and ended ${-headroomMs} ms into the window: figures would be meaningless`);
-    }
-    const ids = grants.map((g) => g.contactId);
-    while ((await undispatched(pool)) > 0 && Date.now() < windowStart - 300) await sleep(100);
-    const undispatchedAtWindow = await undispatched(pool);
-    if (undispatchedAtWindow > 0) log(`${kind}: ${undispatchedAtWindow} events not yet dispatched when the window begins`);
-    const apiPid = api.process.pid;
-    const workerPid = worker.process.pid;
-    await sleep(Math.max(0, windowStart - 500 - Date.now()));
+    const window = planWindow(perCreateMs);
+    const created = await createWindowGrants(kind, s, window, run);
+    const ids = created.grants.map((g) => g.contactId);
+    const cpu = await watchWindow(kind, s, window, ids);
 
-    log(`${kind}: window open; waiting for the revocations`);
-    const meter = new CpuMeter(db.name, () => ({ api: apiPid, worker: workerPid, bench: process.pid }));
-    let cpu: CpuFigures | null;
-    try {
-      await sleep(Math.max(0, windowEnd - Date.now()));
-      await waitForRevocations(pool, ids, worker, windowEnd + REVOKE_TIMEOUT_MS);
-    } finally {
-      cpu = meter.stop();
-    }
-    await sleep(DUPLICATE_GRACE_MS);
-
-    const connections = await workerConnections(pool, windowStart);
-    const revocations = await revocationsOf(pool, ids);
-    const perStream = new Map<string, Revocation[]>();
-    for (const r of revocations) perStream.set(r.streamId, [...(perStream.get(r.streamId) ?? []), r]);
-    const first = new Map([...perStream].map(([id, list]) => [id, list[0]!]));
-    const missingIds = ids.filter((id) => !perStream.has(id));
-    const duplicates = [...perStream.values()].filter((list) => list.length > 1).length;
-    const lateness = spread([...first.values()].map((r) => r.latenessMs));
-    const early = revocations.filter((r) => r.latenessMs < 0);
-    const bySweep = [...first.values()].filter((r) => !r.byJob).length;
-    const lastRecorded = Math.max(...revocations.map((r) => r.recordedAt));
-    const p99BySecond = Array.from({ length: WINDOW_SECONDS }, (_, s) => {
-      const at = windowStart + s * 1000;
-      return spread([...first.values()].filter((r) => Date.parse(r.expires) === at).map((r) => r.latenessMs))?.p99 ?? NaN;
-    });
-    const jobs = await jobFiguresOf(backend, grants, first, windowStart);
-
+    const connections = await workerConnections(s.pool, window.start);
+    const outcome = outcomeOf(await revocationsOf(s.pool, ids), ids, window);
+    const jobs = await jobFiguresOf(s.backend, created.grants, outcome.first, window.start);
+    const { lateness, missingIds, early } = outcome;
     const met = lateness !== null && missingIds.length === 0 && early.length === 0 && lateness.p99 <= GOAL_P99_MS;
-    const row = (label: string, s: Spread | null): (string | number)[] => [
-      label,
-      s?.n ?? 0,
-      fmt(s?.min),
-      fmt(s?.p50),
-      fmt(s?.p99),
-      fmt(s?.max),
-    ];
-    console.log(
-      `\nrole expiry, BullMQ on ${kind === 'redis' ? 'Redis' : 'its PostgreSQL backend'}: ${GRANTS} grants, ${perSecond} expiring at each of ${WINDOW_SECONDS} whole seconds`,
-    );
-    console.log(
-      table([
-        [kind, 'n', 'min ms', 'p50 ms', 'p99 ms', 'max ms'],
-        row('lateness: RoleRevoked recorded_at - expires', lateness),
-        ...Object.entries(jobs?.stages ?? {}).map(([label, s]) => row(`  ${label}`, s)),
-      ]),
-    );
-    console.log(`lateness p99 by second of the window (ms): ${p99BySecond.join(', ')}`);
-    if (jobs) {
-      console.log(`first job taken after each second's expiry (the queue's wake-up, ms): ${jobs.wakeBySecond.join(', ')}`);
-      console.log(`recorded_at -> job done p99 by second (ms): ${jobs.commitP99BySecond.join(', ')}`);
-    }
-    console.log(
-      `worker's Postgres connections: ${connections.total} open after the window, ${connections.openedInWindow} of them opened since it began ` +
-        `(the pool closes a connection idle for 10 s)`,
-    );
-    console.log(
-      `create phase: ${GRANTS} x 201 in ${createMs} ms, ${round(headroomMs / 1000, 1)} s before the window; ` +
-        `undispatched events at the window: ${undispatchedAtWindow}; last revocation ` +
-        `${Number.isFinite(lastRecorded) ? `${lastRecorded - windowEnd} ms after the last expiry` : 'never'}`,
-    );
-    console.log(
-      `revoked exactly once: ${perStream.size - duplicates} of ${GRANTS}; missing ${missingIds.length}, duplicated ${duplicates}; ` +
-        `early ${early.length}; by the sweep ${bySweep}; jobs taken more than once ${fmt(jobs?.takenAgain)}, found nothing to do ${fmt(jobs?.nothingToDo)}`,
-    );
-    console.log(`p99 goal <= ${GOAL_P99_MS} ms and never early: ${met ? 'met' : 'NOT met'}`);
-    const perRevocation = cpuPerOperation(cpu, GRANTS);
-    if (perRevocation)
-      console.log(
-        `CPU ms per revocation over the window: ${JSON.stringify(perRevocation)}; CPU s used by other work: ${cpu?.other} of ${cpu?.capacity}`,
-      );
-    const problems = [
-      early.length > 0
-        ? `${early.length} grants revoked EARLY, before their expiry (e.g. ${early
-            .slice(0, 3)
-            .map((r) => `${r.streamId} ${round(r.latenessMs, 1)} ms`)
-            .join(', ')})`
-        : null,
-      missingIds.length > 0 ? `${missingIds.length} grants never revoked (e.g. ${missingIds.slice(0, 3).join(', ')})` : null,
-      duplicates > 0 ? `${duplicates} grants revoked more than once` : null,
-    ].filter((p): p is string => p !== null);
+    printBackend(kind, window, created, outcome, jobs, connections, cpu, met);
+    const problems = problemsOf(outcome);
     for (const problem of problems) console.log(`FAIL (${kind}): ${problem}`);
     if (problems.length > 0) process.exitCode = 1;
 
     return {
       backend: kind,
       grants: GRANTS,
-      createMs,
-      headroomMs,
-      undispatchedAtWindow,
+      createMs: created.createMs,
+      headroomMs: created.headroomMs,
+      undispatchedAtWindow: created.undispatchedAtWindow,
       lateness,
       early: early.length,
       met,
       missing: missingIds.length,
-      duplicates,
-      bySweep,
-      lastAfterWindowMs: Number.isFinite(lastRecorded) ? lastRecorded - windowEnd : null,
-      p99BySecond,
+      duplicates: outcome.duplicates,
+      bySweep: outcome.bySweep,
+      lastAfterWindowMs: Number.isFinite(outcome.lastRecorded) ? outcome.lastRecorded - window.end : null,
+      p99BySecond: outcome.p99BySecond,
       jobs,
       workerConnections: connections,
-      cpuMsPerRevocation: perRevocation,
+      cpuMsPerRevocation: cpuPerOperation(cpu, GRANTS),
       otherCpuSeconds: cpu?.other ?? null,
       machineBusyBefore: busyBefore,
     };
   } finally {
-    await pool?.close();
-    await worker?.stop();
-    await api?.stop();
-    await dropKeys?.();
-    await db?.drop();
+    await stopServices(services);
   }
 }
 
 /**
- * Issue 4: 1,000 grants expiring within the same 10 seconds, and how late each RoleRevoked is
+ * 1,000 grants expiring within the same 10 seconds, and how late each RoleRevoked is
  * recorded after its `expires`, with the worker's queues on Redis and on BullMQ's PostgreSQL backend.
  */
 export async function expiryBench(): Promise<Record<string, unknown>> {

@@ -206,7 +206,9 @@ describe(ContactService.name, () => {
       const email = uniqueEmail('returns');
 
       const view = await sut.create(
-        aRequest(aUser({ email, accessRoles: [{ reference: 'trade', expires: '2026-02-01T00:00:00+00:00', status: 'active' }] })),
+        aRequest(aUser({ email, accessRoles: [{ reference: 'trade', expires: '2026-02-01T00:00:00+00:00', status: 'active' }] }), {
+          mayBypassApproval: true,
+        }),
         aMetadata(),
       );
 

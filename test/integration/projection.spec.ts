@@ -80,6 +80,8 @@ describe('contactsProjection', () => {
             accessRoles: ['customer', 'newsletter', { reference: 'trade', expires: '2026-03-01T12:00:00+01:00', status: 'active' }],
             company: 'Bobsworth & Co',
           }),
+          // a client holding `roles`: it may activate the admin-approved role at once
+          { mayBypassApproval: true },
         ),
     ],
     ['an invited user', () => aRequest(aUser({ email: uniqueEmail('invited'), accessRoles: ['trade'] }), { invite: true })],
@@ -200,7 +202,9 @@ describe(ContactQueries.name, () => {
     it('hides a grant from the moment it expires, before any worker revokes it', async () => {
       const expires = '2026-01-16T10:00:00+00:00';
       const user = await create(
-        aRequest(aUser({ email: uniqueEmail('expiring'), accessRoles: ['customer', { reference: 'trade', expires, status: 'active' }] })),
+        aRequest(aUser({ email: uniqueEmail('expiring'), accessRoles: ['customer', { reference: 'trade', expires, status: 'active' }] }), {
+          mayBypassApproval: true,
+        }),
       );
       const at = (ms: number): Promise<ContactView | null> => sut.byId(user.id, new Date(new Date(expires).getTime() + ms));
 

@@ -49,16 +49,22 @@ export interface InviteeView {
   lastname: string | null;
   email: string;
   expiresAt: string;
+  /** the person holds a password already: accepting verifies the email and needs no new one */
+  hasPassword: boolean;
 }
 
 export interface CreateRequest {
   contact: ContactInput & { password?: string | null };
   invite: boolean;
+  /** the client (metadata.clientId) may activate grants without their role's approval: it holds `roles` */
+  mayBypassApproval?: boolean;
 }
 
 export interface UpdateRequest {
   contact: ContactPatch & { password?: string | null };
   invite: boolean;
+  /** the client (metadata.clientId) may activate grants without their role's approval: it holds `roles` */
+  mayBypassApproval?: boolean;
   /** the version the client last saw (`If-Match`); a write on a later version is refused */
   expectedVersion?: number;
 }
@@ -130,6 +136,7 @@ export class ContactService {
       invite: request.invite ? this.newInvite(contactId, now) : null,
       addressId: randomUUID(),
       catalogue,
+      approvalBypassBy: request.mayBypassApproval ? metadata.clientId : null,
     };
     const change = this.plan(command, null, EMPTY_STREAM, now);
     if (!hooks && change.reservations.length === 0) {
@@ -179,6 +186,7 @@ export class ContactService {
         invite: request.invite ? this.newInvite(contactId, now) : null,
         addressId: randomUUID(),
         catalogue,
+        approvalBypassBy: request.mayBypassApproval ? metadata.clientId : null,
       }),
       metadata,
       { hooks, expectedVersion: request.expectedVersion },
@@ -225,6 +233,7 @@ export class ContactService {
       lastname: contact.lastname,
       email: contact.email,
       expiresAt: contact.invite?.expiresAt ?? '',
+      hasPassword: contact.passwordHash !== null,
     };
   }
 
@@ -232,13 +241,23 @@ export class ContactService {
    * Sets the password an invited person chose, verifies their email (pending `email` grants become
    * active) and retires the token. A password that breaks the policy is refused at `/password`.
    */
-  async acceptInvite(token: string, password: string, metadata: EventMetadata): Promise<ContactView> {
+  async acceptInvite(token: string, password: string | null, metadata: EventMetadata): Promise<ContactView> {
     const tokenHash = InviteTokens.hash(token);
     const contact = await this.inviteHolder(tokenHash);
-    const errors = passwordProblems(password).map((e) => ({ ...e, field: '/password' }));
+    const errors = password === null ? [] : passwordProblems(password).map((e) => ({ ...e, field: '/password' }));
     if (errors.length > 0) throw new ContactRejected(errors);
-    const passwordHash = await this.hash(password);
+    // Without a password (a verification of a person who holds one) only the email is confirmed.
+    const passwordHash = password === null ? null : await this.hash(password);
     return this.change(contact.id, () => ({ type: 'AcceptInvite', contactId: contact.id, tokenHash, passwordHash }), metadata);
+  }
+
+  private async retiredInviteHolder(tokenHash: string): Promise<string | undefined> {
+    const { rows } = await this.db.query<{ id: string }>({
+      name: 'contact_by_retired_invite',
+      text: `SELECT id FROM contacts WHERE state ? 'retiredInvite' AND state #>> '{retiredInvite,tokenHash}' = $1`,
+      values: [tokenHash],
+    });
+    return rows[0]?.id;
   }
 
   /** The contact whose live invite has this token hash, judged before any hashing or locking. */
@@ -248,10 +267,12 @@ export class ContactService {
       text: `SELECT id FROM contacts WHERE state #>> '{invite,tokenHash}' = $1`,
       values: [tokenHash],
     });
-    const id = rows[0]?.id;
+    // A retired invite (its contact's email or password changed) is looked for only when no live one has the token.
+    const id = rows[0]?.id ?? (await this.retiredInviteHolder(tokenHash));
     // A token of an earlier invite is no longer on any contact: it reads as unknown.
     if (id === undefined) throw new InviteUnusable('unknown');
     const { state } = await loadContact(this.db, id);
+    if (state?.retiredInvite?.tokenHash === tokenHash) throw new InviteUnusable('retired');
     if (state?.invite?.tokenHash !== tokenHash) throw new InviteUnusable('superseded');
     if (state.invite.status === 'accepted') throw new InviteUnusable('used');
     if (new Date(state.invite.expiresAt).getTime() <= this.clock.now().getTime()) throw new InviteUnusable('expired');

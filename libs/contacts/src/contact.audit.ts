@@ -12,6 +12,7 @@ const SECRET_FIELDS: Partial<Record<ContactEventType, readonly string[]>> = {
   InviteIssued: ['tokenHash'],
   InviteSent: ['tokenHash'],
   InviteAccepted: ['tokenHash'],
+  InviteRetired: ['tokenHash'],
 };
 
 export function redactSecrets(type: string, data: Record<string, unknown>): Record<string, unknown> {

@@ -35,6 +35,12 @@ export interface ContactInput {
 export type RoleCatalogue = ReadonlyMap<string, ApprovalMethod>;
 
 /**
+ * The client that may make a grant active without its role's approval (it holds the `roles`
+ * scope), named on the grant it activates so; null or absent: it may not, and asking is refused.
+ */
+export type ApprovalBypass = string | null;
+
+/**
  * An invite to issue. Its token is derived from the stream version the `InviteIssued` event takes
  * (so the mail worker can derive it again, and only its hash is ever stored): `tokenHashAt` gives
  * the hash of the token for that version.
@@ -55,6 +61,8 @@ export interface CreateContact {
   /** the id a new primary address gets (a sent `id` is never reused) */
   addressId: string;
   catalogue: RoleCatalogue;
+  /** see `ApprovalBypass` */
+  approvalBypassBy?: ApprovalBypass;
 }
 
 /** The fields of a contact an update may carry: only what is sent changes (Evance "Updating a Contact"). */
@@ -71,6 +79,8 @@ export interface UpdateContact {
   /** the id of the primary address when the contact has none yet */
   addressId: string;
   catalogue: RoleCatalogue;
+  /** see `ApprovalBypass` */
+  approvalBypassBy?: ApprovalBypass;
 }
 
 /** The worker handed the invite with this token to the mail server. */
@@ -80,12 +90,15 @@ export interface RecordInviteSent {
   tokenHash: string;
 }
 
-/** The person followed the invite link and chose a password (its bcrypt hash). */
+/**
+ * The person followed the invite link: they chose a password (its bcrypt hash), or, holding one
+ * already, confirmed their email without a new one (null).
+ */
 export interface AcceptInvite {
   type: 'AcceptInvite';
   contactId: string;
   tokenHash: string;
-  passwordHash: string;
+  passwordHash: string | null;
 }
 
 /** The expiry job fired for the grant of `reference` that expires at `expires`. */

@@ -1,7 +1,8 @@
 import type { AccessRoleInput, AddressInput, ContactInput } from './contact.commands.js';
 import { checkCreate, decide } from './contact.decide.js';
-import { ContactAlreadyExists, ContactRejected } from './contact.errors.js';
+import { ApprovalBypassForbidden, ContactAlreadyExists, ContactRejected } from './contact.errors.js';
 import type { ContactEvent, ContactType, RoleGranted } from './contact.events.js';
+import { fold } from './contact.state.js';
 import {
   aBranch,
   aCatalogue,
@@ -18,11 +19,22 @@ import {
   aRecipient,
   aUser,
   given,
+  recorded,
 } from './testing/contact.factories.js';
 
 const now = new Date('2026-01-15T10:00:00Z');
 
 const typesOf = (events: ContactEvent[]): string[] => events.map((e) => e.type);
+/** What `act` threw (it must throw). */
+const refusalOf = (act: () => unknown): unknown => {
+  try {
+    act();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a refusal');
+};
+
 const grantsIn = (events: ContactEvent[]): RoleGranted['data'][] => events.flatMap((e) => (e.type === 'RoleGranted' ? [e.data] : []));
 
 describe(decide.name, () => {
@@ -307,22 +319,67 @@ describe(decide.name, () => {
       ]);
     });
 
-    it('grants an object with status active at once, whatever the approval method', () => {
+    it('grants an object with status active at once, whatever the approval method, for a client that may bypass approval, and names it', () => {
       const events = sut(
         aCreateCommand(
           roles([
             { reference: 'trade-account', status: 'active' },
             { reference: 'newsletter', status: 'active' },
+            { reference: 'customer', status: 'active' },
           ]),
+          { approvalBypassBy: 'client-with-roles' },
         ),
         null,
         now,
       );
 
       expect(grantsIn(events)).toEqual([
-        { reference: 'trade-account', status: 'active', expires: null, pendingReason: null },
-        { reference: 'newsletter', status: 'active', expires: null, pendingReason: null },
+        { reference: 'trade-account', status: 'active', expires: null, pendingReason: null, bypassedBy: 'client-with-roles' },
+        { reference: 'newsletter', status: 'active', expires: null, pendingReason: null, bypassedBy: 'client-with-roles' },
+        { reference: 'customer', status: 'active', expires: null, pendingReason: null },
       ]);
+    });
+
+    it('refuses status active on an email or admin role for a client that may not bypass approval, pointing at each status', () => {
+      const command = aCreateCommand(
+        roles([
+          { reference: 'customer', status: 'active' },
+          { reference: 'trade-account', status: 'active' },
+          { reference: 'newsletter', status: 'active' },
+        ]),
+        { approvalBypassBy: null },
+      );
+
+      const error = refusalOf(() => sut(command, null, now));
+
+      expect(error).toBeInstanceOf(ApprovalBypassForbidden);
+      expect((error as ApprovalBypassForbidden).errors.map((e) => [e.field, e.code])).toEqual([
+        ['/contact/accessRoles/1/status', 'insufficient_scope'],
+        ['/contact/accessRoles/2/status', 'insufficient_scope'],
+      ]);
+    });
+
+    it('keeps who bypassed the approval in the event only: the grant holds its terms', () => {
+      const events = sut(aCreateCommand(roles([{ reference: 'trade-account', status: 'active' }]), { approvalBypassBy: 'c1' }), null, now);
+
+      expect(fold(recorded(events))?.grants).toEqual([
+        { reference: 'trade-account', status: 'active', expires: null, pendingReason: null },
+      ]);
+    });
+
+    it('lets any client grant a role without approval with status active, and asks nothing of a pending status', () => {
+      const events = sut(
+        aCreateCommand(
+          roles([
+            { reference: 'customer', status: 'active' },
+            { reference: 'trade-account', status: 'pending' },
+          ]),
+        ),
+        null,
+        now,
+      );
+
+      expect(grantsIn(events).map((g) => g.status)).toEqual(['active', 'pending']);
     });
 
     it('applies the approval method to an object without status active', () => {
@@ -336,13 +393,21 @@ describe(decide.name, () => {
 
     it('keeps a future expiry, in ATOM and UTC', () => {
       const events = sut(
-        aCreateCommand(roles([{ reference: 'trade-account', expires: '2026-06-30T17:30:00+05:30', status: 'active' }])),
+        aCreateCommand(roles([{ reference: 'trade-account', expires: '2026-06-30T17:30:00+05:30', status: 'active' }]), {
+          approvalBypassBy: 'client-with-roles',
+        }),
         null,
         now,
       );
 
       expect(grantsIn(events)).toEqual([
-        { reference: 'trade-account', status: 'active', expires: '2026-06-30T12:00:00+00:00', pendingReason: null },
+        {
+          reference: 'trade-account',
+          status: 'active',
+          expires: '2026-06-30T12:00:00+00:00',
+          pendingReason: null,
+          bypassedBy: 'client-with-roles',
+        },
       ]);
     });
 

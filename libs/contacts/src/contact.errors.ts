@@ -16,6 +16,18 @@ export class ContactRejected extends Error {
   }
 }
 
+/**
+ * The command asks for grants active without their role's approval (`status:"active"` on an
+ * `email` or `admin` role), and the client may not decide that: it needs the `roles` scope.
+ * `errors` point at each such `status`; nothing is written.
+ */
+export class ApprovalBypassForbidden extends Error {
+  constructor(readonly errors: FieldError[]) {
+    super(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+    this.name = 'ApprovalBypassForbidden';
+  }
+}
+
 /** The client's `If-Match` names a version the contact has moved past. */
 export class StaleVersion extends Error {
   constructor(
@@ -54,7 +66,7 @@ export class GrantNotFound extends Error {
 }
 
 /** Why an invite link no longer leads to the password form. */
-export type InviteUnusableReason = 'unknown' | 'expired' | 'used' | 'superseded';
+export type InviteUnusableReason = 'unknown' | 'expired' | 'used' | 'superseded' | 'retired';
 
 /** The invite token names no invite that can still be accepted. */
 export class InviteUnusable extends Error {

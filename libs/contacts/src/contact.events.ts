@@ -54,7 +54,14 @@ export interface TagsSet {
 
 export interface RoleGranted {
   type: 'RoleGranted';
-  data: { reference: string; status: GrantStatus; expires: string | null; pendingReason: PendingReason | null };
+  data: {
+    reference: string;
+    status: GrantStatus;
+    expires: string | null;
+    pendingReason: PendingReason | null;
+    /** the client that made it active without its role's approval (`status:"active"`); absent otherwise, and on older events */
+    bypassedBy?: string;
+  };
 }
 
 export interface RoleActivated {
@@ -82,6 +89,15 @@ export interface InviteAccepted {
   data: { tokenHash: string };
 }
 
+/** Why a pending invite stopped working before it was accepted. */
+export type InviteRetiredReason = 'email_changed' | 'password_set';
+
+/** The invite was for an address (or a password) the contact no longer has: its link stops working. */
+export interface InviteRetired {
+  type: 'InviteRetired';
+  data: { tokenHash: string; reason: InviteRetiredReason };
+}
+
 export type ContactEvent =
   | ContactCreated
   | ContactUpdated
@@ -93,7 +109,8 @@ export type ContactEvent =
   | RoleRevoked
   | InviteIssued
   | InviteSent
-  | InviteAccepted;
+  | InviteAccepted
+  | InviteRetired;
 
 export type ContactEventType = ContactEvent['type'];
 
@@ -109,6 +126,7 @@ export const CONTACT_EVENT_TYPES: readonly ContactEventType[] = [
   'InviteIssued',
   'InviteSent',
   'InviteAccepted',
+  'InviteRetired',
 ];
 
 /** An event as it was recorded: its place in the stream and the moment it was written. */

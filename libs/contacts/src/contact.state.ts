@@ -1,4 +1,4 @@
-import type { AddressData, ContactType, GrantStatus, PendingReason, Recorded } from './contact.events.js';
+import type { AddressData, ContactType, GrantStatus, InviteRetiredReason, PendingReason, Recorded } from './contact.events.js';
 
 export interface Grant {
   reference: string;
@@ -11,6 +11,12 @@ export interface Invite {
   tokenHash: string;
   expiresAt: string;
   status: 'pending' | 'sent' | 'accepted';
+}
+
+/** An invite retired before it was accepted: its link answers that it no longer works. */
+export interface RetiredInvite {
+  tokenHash: string;
+  reason: InviteRetiredReason;
 }
 
 export interface Contact {
@@ -26,6 +32,8 @@ export interface Contact {
   tags: string[];
   passwordHash: string | null;
   invite: Invite | null;
+  /** the last invite retired (absent on contacts that never had one retired) */
+  retiredInvite?: RetiredInvite;
   version: number;
   created: string;
   updated: string;
@@ -67,8 +75,11 @@ export function evolve(state: ContactState, event: Recorded): ContactState {
       return { ...next, address: event.data.address };
     case 'TagsSet':
       return { ...next, tags: event.data.tags };
-    case 'RoleGranted':
-      return { ...next, grants: [...state.grants.filter((g) => g.reference !== event.data.reference), { ...event.data }] };
+    case 'RoleGranted': {
+      // Who bypassed the approval stays in the event: a grant holds only its terms.
+      const { reference, status, expires, pendingReason } = event.data;
+      return { ...next, grants: [...state.grants.filter((g) => g.reference !== reference), { reference, status, expires, pendingReason }] };
+    }
     case 'RoleActivated':
       return {
         ...next,
@@ -82,6 +93,10 @@ export function evolve(state: ContactState, event: Recorded): ContactState {
       return state.invite?.tokenHash === event.data.tokenHash ? { ...next, invite: { ...state.invite, status: 'sent' } } : next;
     case 'InviteAccepted':
       return state.invite?.tokenHash === event.data.tokenHash ? { ...next, invite: { ...state.invite, status: 'accepted' } } : next;
+    case 'InviteRetired':
+      return state.invite?.tokenHash === event.data.tokenHash
+        ? { ...next, invite: null, retiredInvite: { tokenHash: event.data.tokenHash, reason: event.data.reason } }
+        : next;
     default: {
       const unhandled: never = event;
       throw new Error(`unhandled event ${(unhandled as { type: string }).type}`);

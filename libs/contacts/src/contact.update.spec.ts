@@ -407,8 +407,20 @@ describe(decide.name, () => {
 
       it('grants a new object with status active at once, with its expiry in ATOM and UTC', () => {
         given(aContactCreated())
-          .when(anUpdateCommand(roles([{ reference: 'trade-account', status: 'active', expires: '2026-06-30T17:30:00+05:30' }])), now)
-          .then([granted({ reference: 'trade-account', status: 'active', expires: '2026-06-30T12:00:00+00:00' })]);
+          .when(
+            anUpdateCommand(roles([{ reference: 'trade-account', status: 'active', expires: '2026-06-30T17:30:00+05:30' }]), {
+              approvalBypassBy: 'client-with-roles',
+            }),
+            now,
+          )
+          .then([
+            granted({
+              reference: 'trade-account',
+              status: 'active',
+              expires: '2026-06-30T12:00:00+00:00',
+              bypassedBy: 'client-with-roles',
+            }),
+          ]);
       });
 
       it('revokes before it grants', () => {
@@ -456,10 +468,22 @@ describe(decide.name, () => {
           .then([granted({ reference: 'customer', status: 'active', expires: null })]);
       });
 
-      it('activates a kept pending grant re-sent with status active', () => {
+      it('activates a kept pending grant re-sent with status active, for a client that may bypass approval, and names it', () => {
         given(aContactCreated(), trade)
+          .when(anUpdateCommand(roles([{ reference: 'trade-account', status: 'active' }]), { approvalBypassBy: 'client-with-roles' }), now)
+          .then([granted({ reference: 'trade-account', status: 'active', pendingReason: null, bypassedBy: 'client-with-roles' })]);
+      });
+
+      it('refuses to activate a kept pending grant for a client that may not bypass approval, pointing at its status', () => {
+        given(aContactCreated(), customer, trade)
+          .when(anUpdateCommand(roles(['customer', { reference: 'trade-account', status: 'active' }])), now)
+          .thenForbidden([{ field: '/contact/accessRoles/1/status', code: 'insufficient_scope' }]);
+      });
+
+      it('lets any client re-send an active grant with status active: nothing is bypassed', () => {
+        given(aContactCreated(), trade, approvedTrade)
           .when(anUpdateCommand(roles([{ reference: 'trade-account', status: 'active' }])), now)
-          .then([granted({ reference: 'trade-account', status: 'active', pendingReason: null })]);
+          .then([]);
       });
 
       it('keeps an active grant active when it is re-sent as a string or as pending', () => {
@@ -560,10 +584,10 @@ describe(decide.name, () => {
           .thenRejected([{ field: '/invite', code: 'invite_not_allowed' }]);
       });
 
-      it('is refused once the user has accepted an invite', () => {
+      it('is issued again once the user has accepted one: it verifies the email', () => {
         given(aContactCreated(), anInviteIssued({ tokenHash: 'first' }), { type: 'InviteAccepted', data: { tokenHash: 'first' } })
-          .when(anUpdateCommand({ firstname: 'Rob' }, { invite: anInvite() }), now)
-          .thenRejected([{ field: '/invite', code: 'invite_already_accepted' }]);
+          .when(anUpdateCommand({}, { invite: anInvite() }), now)
+          .then([anInviteIssued({ tokenHash: 'invite-hash-at-4' })]);
       });
     });
 

@@ -33,7 +33,7 @@ describe(toContactView.name, () => {
           accessRoles: ['customer', 'trade-account', { reference: 'newsletter', expires: '2026-06-01T00:00:00Z', status: 'active' }],
           tags: { contact: ['vip'] },
         }),
-        { invite: anInvite() },
+        { invite: anInvite(), approvalBypassBy: 'client-with-roles' },
       ),
       null,
       now,

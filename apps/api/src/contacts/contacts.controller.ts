@@ -63,6 +63,9 @@ function parseIfMatch(header: string | undefined): number | undefined {
 
 type ContactReply = { contact: ContactView };
 
+/** `status:"active"` on a role that needs approval skips it: the client's decision only if it holds `roles`. */
+const mayBypassApproval = (request: AuthenticatedRequest): boolean => expandScopes(request.client?.scopes ?? []).has('roles');
+
 const created = (contact: ContactView): Outcome<ContactReply> => ({
   status: 201,
   headers: { location: `/api/contacts/${contact.id}.json`, etag: `"${contact.version}"` },
@@ -114,7 +117,11 @@ export class ContactsController {
   ): Promise<ContactReply> {
     const dto = validateBody(CreateContactRequest, body);
     return this.idempotency.run(request, reply, created, (record) =>
-      this.contacts.create({ contact: dto.contact.toInput(), invite: dto.invite === true }, metadataOf(request), record),
+      this.contacts.create(
+        { contact: dto.contact.toInput(), invite: dto.invite === true, mayBypassApproval: mayBypassApproval(request) },
+        metadataOf(request),
+        record,
+      ),
     );
   }
 
@@ -214,7 +221,7 @@ export class ContactsController {
     return this.idempotency.run(request, reply, updated, (record) =>
       this.contacts.update(
         id,
-        { contact: dto.contact.toPatch(), invite: dto.invite === true, expectedVersion },
+        { contact: dto.contact.toPatch(), invite: dto.invite === true, expectedVersion, mayBypassApproval: mayBypassApproval(request) },
         metadataOf(request),
         record,
       ),

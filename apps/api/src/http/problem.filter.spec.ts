@@ -1,3 +1,4 @@
+import { ApprovalBypassForbidden, fieldError } from '@app/contacts';
 import { toProblem } from './problem.filter.js';
 
 describe(toProblem.name, () => {
@@ -16,5 +17,18 @@ describe(toProblem.name, () => {
 
   it('still answers an error it does not know with 500', () => {
     expect(toProblem(Object.assign(new Error('boom'), { code: '42P01' })).problem.status).toBe(500);
+  });
+
+  it('answers a bypass of approval the client may not decide with 403 insufficient_scope, pointing at each status', () => {
+    const sut = toProblem(
+      new ApprovalBypassForbidden([fieldError('/contact/accessRoles/2/status', 'insufficient_scope', 'needs the scope roles')]),
+    );
+
+    expect(sut.problem).toMatchObject({
+      status: 403,
+      type: '/problems/insufficient_scope',
+      errors: [{ pointer: '/contact/accessRoles/2/status', code: 'insufficient_scope', message: 'needs the scope roles' }],
+    });
+    expect(sut.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
   });
 });

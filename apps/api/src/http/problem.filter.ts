@@ -1,6 +1,13 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ContactAlreadyExists, ContactNotFound, ContactRejected, GrantNotFound, StaleVersion } from '@app/contacts';
+import {
+  ApprovalBypassForbidden,
+  ContactAlreadyExists,
+  ContactNotFound,
+  ContactRejected,
+  GrantNotFound,
+  StaleVersion,
+} from '@app/contacts';
 import { ConcurrencyError } from '@app/event-store';
 import { RoleExists } from '@app/roles';
 import { problem, ProblemException, type Problem } from './problem.js';
@@ -44,6 +51,18 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
     const detail =
       status === 409 ? 'the request conflicts with the current state of the contacts; see errors' : 'the contact breaks a rule; see errors';
     return { problem: problem(status, errors[0]?.code ?? 'invalid', detail, errors), headers: {} };
+  }
+  if (error instanceof ApprovalBypassForbidden) {
+    const errors = error.errors.map((e) => ({ pointer: e.field, code: e.code, message: e.message }));
+    return {
+      problem: problem(
+        403,
+        'insufficient_scope',
+        "activating a grant without its role's approval needs the scope roles; see errors",
+        errors,
+      ),
+      headers: { 'www-authenticate': 'Bearer realm="contacts", error="insufficient_scope", scope="roles"' },
+    };
   }
   if (error instanceof StaleVersion) {
     return {

@@ -103,6 +103,39 @@ ${passwordField('confirmation', 'Confirm password', null, errors.confirmation)}
   );
 }
 
+/**
+ * The invite of a person who holds a password already: it verifies their email, so the page asks
+ * only for a confirmation. It posts back to its own URL without password fields.
+ */
+export function confirmPage(invitee: Invitee, csrfToken: string): string {
+  return page(
+    'Confirm your email',
+    html`<h1>Confirm your email</h1>
+      <p>Check your details, then confirm that this email address is yours. Your password stays as it is.</p>
+      <dl>
+        <dt>First name</dt>
+        <dd>${invitee.firstname ?? ''}</dd>
+        <dt>Last name</dt>
+        <dd>${invitee.lastname ?? ''}</dd>
+        <dt>Email</dt>
+        <dd>${invitee.email}</dd>
+      </dl>
+      <form method="post">
+        <input type="hidden" name="${CSRF_FIELD}" value="${csrfToken}" />
+        <button type="submit">Confirm email</button>
+      </form>`,
+  );
+}
+
+export function confirmedPage(invitee: Invitee): string {
+  return page(
+    'Email confirmed',
+    html`<h1>Your email is confirmed</h1>
+      <p>Thank you${invitee.firstname ? html`, ${invitee.firstname}` : ''}. Your email address ${invitee.email} is confirmed.</p>
+      <p>You can close this page.</p>`,
+  );
+}
+
 export function acceptedPage(invitee: Invitee): string {
   return page(
     'Password set',
@@ -132,6 +165,18 @@ export function unusablePage(reason: InviteUnusableReason): { status: number; bo
           'Invite expired',
           html`<h1>This invite link has expired</h1>
 <p>Invite links work for a limited time. Ask the person who invited you to send a new invite.</p>`,
+        ),
+      };
+    case 'retired':
+      return {
+        status: 410,
+        body: page(
+          'Invite no longer valid',
+          html`<h1>This invite link no longer works</h1>
+            <p>
+              The account's email address or password was changed after this invite was sent. Ask the person who invited you to send a new
+              invite.
+            </p>`,
         ),
       };
     case 'used':

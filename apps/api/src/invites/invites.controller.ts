@@ -6,7 +6,7 @@ import { ContactService, type InviteeView } from '@app/contact-service';
 import { ContactRejected, InviteUnusable } from '@app/contacts';
 import { inviteAttempts } from '../http/rate-limit.js';
 import { metadataOf } from '../http/request-metadata.js';
-import { acceptedPage, errorPage, invitePage, unusablePage, type FormErrors } from './invite.pages.js';
+import { acceptedPage, confirmedPage, confirmPage, errorPage, invitePage, unusablePage, type FormErrors } from './invite.pages.js';
 import { csrfBinding } from './invite-page.plugin.js';
 
 /** Invite tokens are 43 base64url characters; anything else names no invite and costs no query. */
@@ -31,10 +31,14 @@ const html = (status: number, description: string): MethodDecorator & ClassDecor
   ApiResponse({ status, description, content: { 'text/html': { schema: { type: 'string' } } } });
 const inviteToken = ApiParam({ name: 'token', description: 'the token of the invite link', schema: { type: 'string' } });
 
-/** The two fields, each sent once as text; null for anything else (a repeated field, a missing one). */
-function readForm(body: unknown): PasswordForm | null {
+/**
+ * The two fields, each sent once as text; `confirm` for a form without either (the confirmation
+ * page of a person who holds a password); null for anything else (a repeated field, a missing one).
+ */
+function readForm(body: unknown): PasswordForm | 'confirm' | null {
   if (body === null || typeof body !== 'object') return null;
   const { password, confirmation } = body as Record<string, unknown>;
+  if (password === undefined && confirmation === undefined) return 'confirm';
   if (typeof password !== 'string' || typeof confirmation !== 'string') return null;
   if (CONTROL.test(password) || CONTROL.test(confirmation)) return null;
   return { password, confirmation };
@@ -64,6 +68,8 @@ export class InvitesController {
   async show(@Param('token') token: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     try {
       const invitee = await this.invitee(token);
+      // A person who holds a password already only confirms the email: the invite was a verification mail.
+      if (invitee.hasPassword) return confirmPage(invitee, this.csrfToken(reply, token));
       return invitePage(invitee, this.csrfToken(reply, token));
     } catch (error) {
       return this.unusable(error, reply);
@@ -79,7 +85,7 @@ export class InvitesController {
   @inviteToken
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({ type: PasswordFormSchema })
-  @html(200, 'the password is set, the invite accepted')
+  @html(200, 'the password is set (or, for a person who holds one, the email confirmed), the invite accepted')
   @html(400, 'a malformed form')
   @html(403, 'a missing or wrong CSRF token')
   @html(404, 'an unknown or superseded link')
@@ -99,6 +105,12 @@ export class InvitesController {
     try {
       const invitee = await this.invitee(token);
       const refused = (errors: FormErrors): string => status(reply, 422, invitePage(invitee, this.csrfToken(reply, token), errors));
+      if (form === 'confirm') {
+        // Without a password to keep, a form without one is malformed, as before.
+        if (!invitee.hasPassword) return status(reply, 400, errorPage(400));
+        await this.contacts.acceptInvite(token, null, metadataOf(request));
+        return confirmedPage(invitee);
+      }
       if (form.password !== form.confirmation)
         return refused({ confirmation: 'The two passwords do not match. Type the same password in both fields.' });
       try {

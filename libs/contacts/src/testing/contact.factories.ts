@@ -14,7 +14,7 @@ import type {
   UpdateContact,
 } from '../contact.commands.js';
 import { decide } from '../contact.decide.js';
-import { ContactRejected, type FieldError } from '../contact.errors.js';
+import { ApprovalBypassForbidden, ContactRejected, type FieldError } from '../contact.errors.js';
 import type {
   AddressData,
   ContactCreated,
@@ -201,6 +201,8 @@ export interface Outcome {
   then(expected: ContactEvent[]): void;
   /** `decide` refuses with exactly these problems, in this order. */
   thenRejected(expected: Array<Pick<FieldError, 'field' | 'code'>>): void;
+  /** `decide` refuses a bypass of approval the client may not decide, pointing at these fields. */
+  thenForbidden(expected: Array<Pick<FieldError, 'field' | 'code'>>): void;
   /** `decide` throws this kind of error. */
   thenThrows(expected: ErrorClass): void;
 }
@@ -229,6 +231,12 @@ export const given = (...history: ContactEvent[]) => ({
         const error = failure();
         expect(error).toBeInstanceOf(ContactRejected);
         const problems = (error as ContactRejected).errors.map(({ field, code }) => ({ field, code }));
+        expect(problems).toEqual(expected);
+      },
+      thenForbidden(expected) {
+        const error = failure();
+        expect(error).toBeInstanceOf(ApprovalBypassForbidden);
+        const problems = (error as ApprovalBypassForbidden).errors.map(({ field, code }) => ({ field, code }));
         expect(problems).toEqual(expected);
       },
       thenThrows(expected) {
