@@ -3,7 +3,7 @@ import fastifyCsrfProtection from '@fastify/csrf-protection';
 import fastifyView from '@fastify/view';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Eta } from 'eta';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ClientStore, clientStanding } from '@app/auth';
 import { Clock } from '@app/config';
 import { Database } from '@app/database';

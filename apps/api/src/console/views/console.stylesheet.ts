@@ -20,6 +20,8 @@ main{max-width:64rem;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem;line-height:1.25;margin:.5rem 0 1rem;overflow-wrap:anywhere}
 h2{font-size:1.25rem;margin:1.5rem 0 .75rem}
 h3{font-size:1rem;margin:0}
+section>h2:first-child{margin-top:0}
+form+h3{margin:1.25rem 0 .5rem}
 section,.card{background:#fff;border:1px solid #d4d4d8;border-radius:.5rem;padding:1rem;margin:0 0 1rem}
 label{display:block;font-weight:600}
 input,select{width:100%;margin:.25rem 0 .75rem;padding:.5rem;font:inherit;border:1px solid #71717a;border-radius:.25rem;background:#fff;color:#18181b}
@@ -40,7 +42,7 @@ dd{margin:0;overflow-wrap:anywhere}
 .meta{margin:.25rem 0 .5rem;color:#3f3f46;font-size:.875rem;overflow-wrap:anywhere}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.875rem}
-th,td{text-align:left;vertical-align:top;padding:.375rem .5rem;border-bottom:1px solid #e4e4e7;overflow-wrap:anywhere}
+th,td{text-align:left;vertical-align:top;padding:.375rem .5rem;border-bottom:1px solid #e4e4e7;overflow-wrap:break-word}
 th{background:#f4f4f5}
 .before{color:#7f1d1d}
 .after{color:#14532d}
