@@ -1,5 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
-import { aCreatedContact, aGuestPayload, updateContact } from '../support/contact-requests.js';
+import { aCreatedContact, aGuestPayload, aUserPayload, updateContact } from '../support/contact-requests.js';
+import { until } from '../support/polling.js';
 import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
 type Response = LightMyRequestResponse;
@@ -22,6 +23,10 @@ class CookieJar {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
   }
 }
+
+/** The client an access token was issued to (its `sub`). */
+const clientIdOf = (accessToken: string): string =>
+  (JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub: string }).sub;
 
 const csrfTokenIn = (html: string): string => {
   const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
@@ -48,6 +53,19 @@ describe('the auditors’ console over HTTP', () => {
       headers: { cookie: jar.header, 'content-type': 'application/x-www-form-urlencoded' },
       payload: new URLSearchParams(form).toString(),
     });
+
+  /**
+   * The feed page once it lists `text`: the feed hands out an event only when every transaction
+   * older than its own has ended, on the whole server (other test files' included).
+   */
+  async function feedShowing(url: string, text: string, jar: CookieJar): Promise<Response> {
+    let response = await get(url, jar);
+    await until(async () => {
+      response = await get(url, jar);
+      return response.body.includes(text);
+    }, 15_000);
+    return response;
+  }
 
   /** Opens the sign-in form and sends it; the jar then holds whatever the console set. */
   async function signIn(clientId: string, clientSecret: string, jar = new CookieJar()): Promise<{ jar: CookieJar; response: Response }> {
@@ -192,8 +210,9 @@ describe('the auditors’ console over HTTP', () => {
     const contact = await aCreatedContact(api, token, aGuestPayload({ firstname: 'Ada', lastname: 'Lovelace' }));
     await updateContact(api, token, contact.id, { lastname: 'King' });
 
+    const home = await get('/console', jar);
     for (const q of [contact.email, 'ada king', contact.id]) {
-      const found = await get(`/console?q=${encodeURIComponent(q)}`, jar);
+      const found = await postForm('/console', { _csrf: csrfTokenIn(home.body), q }, jar);
       expect(found.statusCode).toBe(200);
       expect(found.body).toContain(`<a href="/console/contacts/${contact.id}">Ada King</a>`);
     }
@@ -204,7 +223,7 @@ describe('the auditors’ console over HTTP', () => {
     expect(page.body).toMatch(/<th scope="row">lastname<\/th><td class="before">Lovelace<\/td><td class="after">King<\/td>/);
     expect(page.body.indexOf('<h3>ContactUpdated</h3>')).toBeLessThan(page.body.indexOf('<h3>ContactCreated</h3>'));
 
-    const feed = await get('/console/feed?type=ContactUpdated', jar);
+    const feed = await feedShowing('/console/feed?type=ContactUpdated', contact.id, jar);
     expect(feed.statusCode).toBe(200);
     expect(feed.body).toContain(`contact ${contact.id}`);
     expect(feed.body).not.toContain('<span>ContactCreated</span>');
@@ -214,14 +233,20 @@ describe('the auditors’ console over HTTP', () => {
     const { jar } = await anAuditor();
     const contact = await aCreatedContact(api, token, aGuestPayload());
 
+    const csrf = csrfTokenIn((await get('/console', jar)).body);
     const answers = await Promise.all([
       get('/console/contacts/not-a-uuid', jar),
       get(`/console/contacts/${contact.id}?asOf=yesterday&page=-3`, jar),
       get(`/console/contacts/${contact.id}?asOf[]=1&page=999999999`, jar),
       get('/console/feed?type=Nope&from=soon&after=x', jar),
       get('/console/feed?after=999999999999', jar),
-      get(`/console?q=${'%25_'.repeat(300)}`, jar),
-      get('/console?q[a]=1', jar),
+      postForm('/console', { _csrf: csrf, q: '%_'.repeat(300) }, jar),
+      api.http.inject({
+        method: 'POST',
+        url: '/console',
+        headers: { cookie: jar.header, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `_csrf=${encodeURIComponent(csrf)}&q=a&q=b&q[x]=1`,
+      }),
     ]);
 
     expect(answers.map((a) => a.statusCode)).toEqual([404, 400, 200, 400, 400, 200, 200]);
@@ -229,5 +254,115 @@ describe('the auditors’ console over HTTP', () => {
       expect(answer.headers['content-type']).toBe('text/html; charset=utf-8');
       expect(answer.headers['content-security-policy']).toBe(CSP);
     }
+  });
+  it('searches by a posted term only, with its CSRF token', async () => {
+    const { jar } = await anAuditor();
+    const contact = await aCreatedContact(api, token, aGuestPayload({ firstname: 'Mary', lastname: 'Somerville' }));
+
+    const bare = await postForm('/console', { q: contact.email }, jar);
+    const byQuery = await get(`/console?q=${encodeURIComponent(contact.email)}`, jar);
+
+    expect(bare.statusCode).toBe(403);
+    expect(bare.body).not.toContain(contact.id);
+    expect(byQuery.statusCode).toBe(200);
+    expect(byQuery.body).not.toContain(contact.id);
+  });
+
+  it('shows a signed-in auditor an HTML page for an unknown console address', async () => {
+    const { jar } = await anAuditor();
+
+    const response = await get('/console/nowhere', jar);
+
+    expect(response.statusCode).toBe(404);
+    expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(response.body).toContain('<h1>Page not found</h1>');
+    expect(response.headers['content-security-policy']).toBe(CSP);
+  });
+
+  it('pages a long timeline, newest first, fifty events a page', async () => {
+    const { jar } = await anAuditor();
+    const contact = await aCreatedContact(api, token, aGuestPayload({ firstname: 'Long', lastname: 'History' }));
+    for (let n = 1; n <= 60; n++) await updateContact(api, token, contact.id, { lastname: `History ${n}` });
+
+    const first = await get(`/console/contacts/${contact.id}`, jar);
+    const second = await get(`/console/contacts/${contact.id}?page=2`, jar);
+
+    const versionsOf = (html: string): number[] => [...html.matchAll(/Version (\d+) ·/g)].map((m) => Number(m[1]));
+    expect(first.body).toContain('61 events, newest first.');
+    expect(versionsOf(first.body)).toEqual(Array.from({ length: 50 }, (_, i) => 61 - i));
+    expect(first.body).toContain(`<a href="/console/contacts/${contact.id}?page=2" rel="next">Older events</a>`);
+    expect(first.body).toContain('Page 1 of 2');
+    expect(versionsOf(second.body)).toEqual(Array.from({ length: 11 }, (_, i) => 11 - i));
+    expect(second.body).toContain(`<a href="/console/contacts/${contact.id}?page=1" rel="prev">Newer events</a>`);
+    expect(first.body).toMatch(/<th scope="row">lastname<\/th><td class="before">History 59<\/td><td class="after">History 60<\/td>/);
+  });
+
+  it('never shows a password or invite token hash: the timeline and the feed show them redacted', async () => {
+    const { jar } = await anAuditor();
+    const user = await aCreatedContact(api, token, aUserPayload({ password: 'secret123' }));
+    const { rows } = await api.database.db.query<{ data: { passwordHash: string } }>(
+      `SELECT data FROM events WHERE stream_id = $1 AND type = 'PasswordSet'`,
+      [user.id],
+    );
+    const hash = rows[0]?.data.passwordHash ?? '';
+    expect(hash).toMatch(/^\$2[aby]\$/);
+
+    const page = await get(`/console/contacts/${user.id}`, jar);
+    const feed = await feedShowing('/console/feed?type=PasswordSet', user.id, jar);
+
+    for (const response of [page, feed]) {
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toContain('&quot;passwordHash&quot;: &quot;[redacted]&quot;');
+      expect(response.body).not.toContain(hash);
+      expect(response.body).not.toContain(hash.slice(7, 29));
+    }
+    expect(page.body).toMatch(/<th scope="row">hasPassword<\/th><td class="before">false<\/td><td class="after">true<\/td>/);
+  });
+
+  it('filters the feed by type, client and time, a page at a time', async () => {
+    const otherToken = await api.token(['contacts']);
+    const other = clientIdOf(otherToken);
+    const start = api.clock.now();
+    api.clock.advance(24 * 60 * 60 * 1000);
+    const day = api.clock.now();
+    const mine = [];
+    for (let n = 0; n < 3; n++) mine.push(await aCreatedContact(api, otherToken, aGuestPayload()));
+    api.clock.advance(60 * 60 * 1000);
+    const later = await aCreatedContact(api, otherToken, aGuestPayload());
+    const theirs = await aCreatedContact(api, token, aGuestPayload());
+    const local = (date: Date): string => date.toISOString().slice(0, 19);
+    const { jar } = await anAuditor();
+
+    const byClient = await feedShowing(`/console/feed?client=${other}`, later.id, jar);
+    const inTheDay = await get(`/console/feed?client=${other}&from=${local(day)}&to=${local(new Date(day.getTime() + 60_000))}`, jar);
+    const byType = await get(`/console/feed?type=ContactCreated&client=${other}&from=${local(start)}`, jar);
+
+    const streamsOf = (html: string): string[] => [...html.matchAll(/>contact ([0-9a-f-]{36})</g)].map((m) => m[1] ?? '');
+    expect(streamsOf(byClient.body)).toEqual([...mine, later].map((c) => c.id));
+    expect(streamsOf(byClient.body)).not.toContain(theirs.id);
+    expect(streamsOf(inTheDay.body)).toEqual(mine.map((c) => c.id));
+    expect(streamsOf(byType.body)).toEqual([...mine, later].map((c) => c.id));
+
+    const firstPage = await get('/console/feed', jar);
+    const next = /<a href="([^"]+)" rel="next">Next page<\/a>/.exec(firstPage.body)?.[1]?.replace(/&amp;/g, '&');
+    expect(next).toMatch(/^\/console\/feed\?.*after=\d+/);
+    const secondPage = await get(next ?? '', jar);
+    expect(secondPage.statusCode).toBe(200);
+    const positionsOf = (html: string): number[] => [...html.matchAll(/Position (\d+) ·/g)].map((m) => Number(m[1]));
+    expect(positionsOf(firstPage.body)).toHaveLength(50);
+    const lastOfFirst = positionsOf(firstPage.body).at(-1) ?? 0;
+    expect(positionsOf(secondPage.body)[0]).toBeGreaterThan(lastOfFirst);
+  });
+  it('ends a session after eight hours', async () => {
+    const { jar } = await anAuditor();
+
+    api.clock.advance(8 * 60 * 60 * 1000 - 1000);
+    const before = await get('/console', jar);
+    api.clock.advance(2000);
+    const after = await get('/console', jar);
+
+    expect(before.statusCode).toBe(200);
+    expect(after.statusCode).toBe(303);
+    expect(after.headers.location).toBe('/console/sign-in');
   });
 });

@@ -91,16 +91,17 @@ export function registerConsoleRoutes(instance: FastifyInstance, services: Conso
     return reply.redirect('/console/sign-in', 303);
   });
 
-  instance.get('/', async (request, reply) => {
-    const q = textOf(request.query, 'q');
+  instance.get('/', async (request, reply) =>
+    pages.render(request, reply, '@search', { title: 'Search', q: '', results: [], more: false }),
+  );
+
+  // A search posts its term: an email or a name is personal data, and never goes into a URL (and
+  // so into request logs, browser history or a proxy's).
+  instance.post('/', { preHandler: instance.csrfProtection.bind(instance) }, async (request, reply) => {
+    const q = textOf(request.body, 'q');
     const found = q === '' ? [] : await search.find(q, SEARCH_LIMIT + 1, clock.now());
     const results = found.slice(0, SEARCH_LIMIT).map((c) => ({ id: c.id, name: displayName(c), email: c.email, type: c.type }));
-    return pages.render(request, reply, '@search', {
-      title: q === '' ? 'Search' : `Search: ${q}`,
-      q,
-      results,
-      more: found.length > SEARCH_LIMIT,
-    });
+    return pages.render(request, reply, '@search', { title: 'Search', q, results, more: found.length > SEARCH_LIMIT });
   });
 
   instance.get('/contacts/:id', async (request, reply) => {

@@ -67,7 +67,8 @@ const stateList = `<dl>
 
 const search = `<% layout('@layout.eta') %>
 <h1>Find a contact</h1>
-<form method="get" action="/console" class="card" role="search">
+<form method="post" action="/console" class="card" role="search">
+  <input type="hidden" name="_csrf" value="<%= it.csrf %>">
   <label for="search">Search</label>
   <input id="search" name="q" type="search" value="<%= it.q %>" aria-describedby="search-hint" maxlength="200">
   <p class="hint" id="search-hint">An email address, a name, a company or a contact id.</p>
