@@ -365,4 +365,25 @@ describe('the auditors’ console over HTTP', () => {
     expect(after.statusCode).toBe(303);
     expect(after.headers.location).toBe('/console/sign-in');
   });
+  it('limits sign-in attempts from one address, with the console’s own page', async () => {
+    const jar = new CookieJar().take(await get('/console/sign-in'));
+    const attempt = (): Promise<Response> =>
+      api.http.inject({
+        method: 'POST',
+        url: '/console/sign-in',
+        remoteAddress: '203.0.113.9',
+        headers: { cookie: jar.header, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'clientId=nobody&clientSecret=guess',
+      });
+
+    const answers = [];
+    for (let n = 0; n < 31; n++) answers.push(await attempt());
+
+    expect(answers.slice(0, 30).every((a) => a.statusCode === 403)).toBe(true);
+    const limited = answers[30];
+    expect(limited?.statusCode).toBe(429);
+    expect(limited?.headers['retry-after']).toBeDefined();
+    expect(limited?.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(limited?.body).toContain('<h1>Too many requests</h1>');
+  });
 });

@@ -1,3 +1,4 @@
+import type { RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClientStore } from '@app/auth';
 import type { Clock } from '@app/config';
@@ -26,6 +27,19 @@ export interface ConsolePages {
   signOut(reply: FastifyReply): void;
   render(request: FastifyRequest, reply: FastifyReply, page: string, data: Record<string, unknown>): FastifyReply;
 }
+
+/**
+ * Sign-in attempts per client address, whatever the app's per-client limit is: nothing anonymous
+ * is unbounded (DESIGN §13). A refusal is the console's own 429 page.
+ */
+const SIGN_IN_ATTEMPTS: RateLimitOptions = {
+  max: 30,
+  timeWindow: 60_000,
+  keyGenerator: (request) => `console-sign-in:${request.ip}`,
+  allowList: () => false,
+  errorResponseBuilder: (_request, context) =>
+    Object.assign(new Error(`at most ${context.max} sign-in attempts a minute`), { statusCode: 429 }),
+};
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SEARCH_LIMIT = 50;
@@ -70,7 +84,7 @@ export function registerConsoleRoutes(instance: FastifyInstance, services: Conso
 
   instance.post(
     '/sign-in',
-    { config: { consoleAccess: 'public' }, preHandler: instance.csrfProtection.bind(instance) },
+    { config: { consoleAccess: 'public', rateLimit: SIGN_IN_ATTEMPTS }, preHandler: instance.csrfProtection.bind(instance) },
     async (request, reply) => {
       const clientId = textOf(request.body, 'clientId');
       const secret = textOf(request.body, 'clientSecret');
