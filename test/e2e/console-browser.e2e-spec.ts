@@ -11,7 +11,6 @@ import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 /** Debian's chromium (`.ci/run` installs it); playwright-core drives it, with no browser download. */
 const CHROMIUM = '/usr/bin/chromium';
 const OUTPUT = fileURLToPath(new URL('../../test-output/console/', import.meta.url));
-const README_SCREENSHOT = fileURLToPath(new URL('../../docs/console-contact.png', import.meta.url));
 const CREATED_AT = new Date('2026-01-15T10:00:00Z');
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 900 };
@@ -145,7 +144,7 @@ describe('the auditors’ console in a browser', () => {
     await expect(asOf.getByText('As of 2026-01-15T10:30:00+00:00').isVisible()).resolves.toBe(true);
     expect(await asOf.locator('dt:text-is("Last name") + dd').textContent()).toBe('Lovelace');
     expect(await asOf.locator('dt:text-is("Company") + dd').textContent()).toBe('Analytical Engines');
-    await page.screenshot({ path: README_SCREENSHOT, fullPage: true });
+    await page.screenshot({ path: `${OUTPUT}contact-as-of-1280.png`, fullPage: true });
     await page.getByLabel('As of').fill('2026-01-15T09:00:00');
     await navigating(page, () => page.getByRole('button', { name: 'Show' }).click());
     await expect(page.getByText('The contact did not exist yet at that moment.').isVisible()).resolves.toBe(true);
