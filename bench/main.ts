@@ -1,10 +1,11 @@
 /**
- * Load benchmarks: `npm run bench -- create | read | users | update | invite | expiry | start | replay`.
+ * Load benchmarks: `npm run bench -- create | read | users | update | invite | expiry | start | replay | console`.
  * Each makes its own database on DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432),
  * starts what it measures as child processes on 127.0.0.1, prints a table and, last, one JSON line
  * of the figures; it drops the database and stops the children however it ends.
  */
 import 'reflect-metadata';
+import { consoleBench } from './console.js';
 import { createBench } from './create.js';
 import { expiryBench } from './expiry.js';
 import { inviteBench } from './invite.js';
@@ -24,6 +25,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   expiry: expiryBench,
   start: startBench,
   replay: replayBench,
+  console: consoleBench,
 };
 
 const USAGE = `usage: npm run bench -- <${Object.keys(BENCHES).join('|')}>`;

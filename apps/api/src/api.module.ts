@@ -9,7 +9,7 @@ import { AppConfig, Clock } from '@app/config';
 import { ContactService } from '@app/contact-service';
 import { Database } from '@app/database';
 import { EventStore } from '@app/event-store';
-import { ContactQueries } from '@app/projections';
+import { ContactQueries, ContactSearch } from '@app/projections';
 import { queueBackendOf } from '@app/queues';
 import { RoleCatalogue } from '@app/roles';
 import { AuthGuard } from './auth/auth.guard.js';
@@ -75,6 +75,7 @@ export class ApiModule {
         { provide: RoleCatalogue, useFactory: (db: Database) => new RoleCatalogue(db), inject: [Database] },
         { provide: ClientStore, useFactory: (db: Database) => new ClientStore(db), inject: [Database] },
         { provide: ContactQueries, useFactory: (db: Database) => new ContactQueries(db), inject: [Database] },
+        { provide: ContactSearch, useFactory: (db: Database) => new ContactSearch(db), inject: [Database] },
         {
           provide: ContactService,
           useFactory: (db: Database, store: EventStore, roles: RoleCatalogue, inviteTokens: InviteTokens, metrics: ApiMetrics) =>

@@ -9,6 +9,7 @@ import { tokenSecret } from '@app/auth';
 import { SystemClock, type AppConfig, type Clock } from '@app/config';
 import { Database } from '@app/database';
 import { registerQueueDashboard } from './admin/queue-dashboard.js';
+import { registerConsole } from './console/console.plugin.js';
 import { ApiModule } from './api.module.js';
 import { TokenService } from './auth/token.service.js';
 import { isConsolePage, setupOpenApi } from './docs/openapi.js';
@@ -110,6 +111,7 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
   if (config.ADMIN_PASSWORD !== undefined) {
     await registerQueueDashboard(app, app.get(ObservedQueues), { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD });
   }
+  await registerConsole(app, { serverSecret: app.get(ServerSecret).value, secure: config.publicUrl.startsWith('https:') });
   await app.init();
   return app;
 }

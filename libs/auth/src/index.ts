@@ -1,2 +1,3 @@
 export * from './client-store.js';
 export * from './invite-tokens.js';
+export * from './client-standing.js';

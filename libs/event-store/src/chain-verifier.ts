@@ -86,7 +86,7 @@ export async function verifyChains(db: Database, options: VerifyOptions = {}): P
 }
 
 /** Checks one event against the one before it in its stream; returns where the stream now stands. */
-function check(row: Row, cursor: Cursor, report: ChainReport): Cursor {
+export function check(row: Row, cursor: Cursor, report: ChainReport): Cursor {
   const first = row.stream_id !== cursor.streamId;
   if (first) report.streams += 1;
   const next: Cursor = { streamId: row.stream_id, version: row.stream_version, hash: row.hash, broken: !first && cursor.broken };
