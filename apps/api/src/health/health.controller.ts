@@ -61,6 +61,7 @@ export class HealthController {
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({
     summary: 'Readiness',
+    security: [],
     description: 'No token needed. 200 while Postgres and the queue store (Redis, or the PostgreSQL backend) answer; 503 otherwise.',
   })
   @ApiOkResponse({ type: ReadinessSchema })
@@ -97,7 +98,11 @@ export class HealthController {
 
   @Get('live')
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
-  @ApiOperation({ summary: 'Liveness', description: 'No token needed. 200 while the process serves requests; checks no dependency.' })
+  @ApiOperation({
+    summary: 'Liveness',
+    security: [],
+    description: 'No token needed. 200 while the process serves requests; checks no dependency.',
+  })
   @ApiOkResponse({ type: LivenessSchema })
   liveness(): { status: 'ok' } {
     return { status: 'ok' };

@@ -55,6 +55,7 @@ export class InvitesController {
   @Get(':token')
   @ApiOperation({
     summary: 'The invite page',
+    security: [],
     description: 'No token needed: a person opens the link from the invite mail. Server-rendered HTML.',
   })
   @inviteToken
@@ -74,6 +75,7 @@ export class InvitesController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Set a password from the invite page',
+    security: [],
     description: 'No token needed. A form with the CSRF token the page carries (and its cookie).',
   })
   @inviteToken
