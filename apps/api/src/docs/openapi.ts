@@ -25,9 +25,38 @@ Every route under \`/api\` needs \`Authorization: Bearer <token>\`; \`POST /oaut
 problem document (\`application/problem+json\`) whose \`errors\` point into the request with a
 stable \`code\`. Every POST under \`/api\` accepts \`Idempotency-Key\`.`;
 
+const problem = { 'application/problem+json': { schema: { $ref: `#/components/schemas/${ProblemSchema.name}` } } };
+const page = { 'text/html': { schema: { type: 'string' } } };
+
+/** Refusals Fastify answers before any route runs, wherever a path takes a parameter. */
+const URL_REFUSALS: Record<string, string> = {
+  '400': 'the URL is not validly encoded',
+  '414': 'a part of the URL is too long',
+};
+
+/**
+ * Adds the refusals of a URL Fastify cannot route to every operation with a path parameter: a
+ * problem document, or a page where the operation answers with pages (the invite page).
+ */
+function withUrlRefusals(document: OpenAPIObject): OpenAPIObject {
+  for (const [path, item] of Object.entries(document.paths)) {
+    if (!path.includes('{')) continue;
+    for (const method of ['get', 'post'] as const) {
+      const operation = item[method];
+      if (!operation) continue;
+      const answersPages = Object.values(operation.responses).some(
+        (response) => response !== undefined && 'content' in response && response.content !== undefined && 'text/html' in response.content,
+      );
+      for (const [status, description] of Object.entries(URL_REFUSALS)) {
+        operation.responses[status] ??= { description, content: answersPages ? page : problem };
+      }
+    }
+  }
+  return document;
+}
+
 /** Paths outside Nest's controllers: the queue dashboard is a Fastify plugin. */
 function withConsolePaths(document: OpenAPIObject): OpenAPIObject {
-  const problem = { 'application/problem+json': { schema: { $ref: `#/components/schemas/${ProblemSchema.name}` } } };
   document.paths[QUEUE_DASHBOARD_PATH] = {
     get: {
       tags: ['operations'],
@@ -36,7 +65,7 @@ function withConsolePaths(document: OpenAPIObject): OpenAPIObject {
       operationId: 'QueueDashboard',
       security: [{ admin: [] }],
       responses: {
-        '200': { description: 'the dashboard', content: { 'text/html': { schema: { type: 'string' } } } },
+        '200': { description: 'the dashboard', content: page },
         '401': { description: 'missing or wrong credentials', content: problem },
         '404': { description: 'the dashboard is off (ADMIN_PASSWORD unset)', content: problem },
       },
@@ -66,7 +95,7 @@ export function setupOpenApi(app: NestFastifyApplication, version: string): void
     .addTag('invites', 'the page a person opens from the invite mail (HTML)')
     .addTag('operations', 'health, metrics, the queue dashboard')
     .build();
-  SwaggerModule.setup(DOCS_PATH, app, () => withConsolePaths(SwaggerModule.createDocument(app, config)), {
+  SwaggerModule.setup(DOCS_PATH, app, () => withConsolePaths(withUrlRefusals(SwaggerModule.createDocument(app, config))), {
     jsonDocumentUrl: DOCS_JSON_PATH,
     raw: ['json'],
     customSiteTitle: 'Contacts API',
