@@ -60,10 +60,11 @@ export class OpenApiContract {
   private readonly routes: Route[];
   private readonly validators = new Map<string, ValidateFunction>();
 
-  constructor(document: OpenApiDocument) {
+  /** `document`: an OpenAPI 3.0 document, as parsed from JSON */
+  constructor(document: object) {
     formats.default(this.ajv);
     this.ajv.addSchema(document, DOCUMENT_ID);
-    this.routes = Object.entries(document.paths)
+    this.routes = Object.entries((document as OpenApiDocument).paths)
       .flatMap(([template, item]) =>
         Object.entries(item)
           .filter(([method]) => METHODS.includes(method))

@@ -62,7 +62,7 @@ function withConsolePaths(document: OpenAPIObject): OpenAPIObject {
       tags: ['operations'],
       summary: 'Queue dashboard (bull-board)',
       description: 'HTTP Basic with ADMIN_USER and ADMIN_PASSWORD; 404 while ADMIN_PASSWORD is unset. An HTML application.',
-      operationId: 'QueueDashboard',
+      operationId: 'queueDashboard',
       security: [{ admin: [] }],
       responses: {
         '200': { description: 'the dashboard', content: page },

@@ -61,6 +61,7 @@ export class HealthController {
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({
     summary: 'Readiness',
+    operationId: 'readiness',
     security: [],
     description: 'No token needed. 200 while Postgres and the queue store (Redis, or the PostgreSQL backend) answer; 503 otherwise.',
   })
@@ -100,6 +101,7 @@ export class HealthController {
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({
     summary: 'Liveness',
+    operationId: 'liveness',
     security: [],
     description: 'No token needed. 200 while the process serves requests; checks no dependency.',
   })
