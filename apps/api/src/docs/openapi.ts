@@ -28,28 +28,43 @@ stable \`code\`. Every POST under \`/api\` accepts \`Idempotency-Key\`.`;
 const problem = { 'application/problem+json': { schema: { $ref: `#/components/schemas/${ProblemSchema.name}` } } };
 const page = { 'text/html': { schema: { type: 'string' } } };
 
-/** Refusals Fastify answers before any route runs, wherever a path takes a parameter. */
+/** Refusals of a URL Fastify cannot route, before any route runs, wherever a path takes a parameter. */
 const URL_REFUSALS: Record<string, string> = {
   '400': 'the URL is not validly encoded',
   '414': 'a part of the URL is too long',
 };
 
+/** Refusals of any POST under /api before its handler runs: the body, the media type, the Idempotency-Key. */
+const POST_REFUSALS: Record<string, string> = {
+  '400': 'malformed JSON, or a bad `Idempotency-Key`',
+  '413': 'the body is over 1 MiB',
+  '415': 'the body is not `application/json`',
+  '422': 'the `Idempotency-Key` was used for another request (`idempotency_key_reused`)',
+};
+
+const UNAVAILABLE = 'the database is busy or unreachable: retry after `Retry-After` seconds';
+
 /**
- * Adds the refusals of a URL Fastify cannot route to every operation with a path parameter: a
- * problem document, or a page where the operation answers with pages (the invite page).
+ * Adds the refusals that come from the framework rather than from an operation's own rules, so
+ * that the document lists every status a client can get: a problem document, or a page where the
+ * operation answers with pages (the invite page).
  */
-function withUrlRefusals(document: OpenAPIObject): OpenAPIObject {
+function withFrameworkRefusals(document: OpenAPIObject): OpenAPIObject {
   for (const [path, item] of Object.entries(document.paths)) {
-    if (!path.includes('{')) continue;
     for (const method of ['get', 'post'] as const) {
       const operation = item[method];
       if (!operation) continue;
       const answersPages = Object.values(operation.responses).some(
         (response) => response !== undefined && 'content' in response && response.content !== undefined && 'text/html' in response.content,
       );
-      for (const [status, description] of Object.entries(URL_REFUSALS)) {
-        operation.responses[status] ??= { description, content: answersPages ? page : problem };
-      }
+      const add = (refusals: Record<string, string>): void => {
+        for (const [status, description] of Object.entries(refusals)) {
+          operation.responses[status] ??= { description, content: answersPages ? page : problem };
+        }
+      };
+      if (path.includes('{')) add(URL_REFUSALS);
+      if (method === 'post' && path.startsWith('/api/')) add(POST_REFUSALS);
+      if (path.startsWith('/api/') || path === '/oauth/token') add({ '503': UNAVAILABLE });
     }
   }
   return document;
@@ -95,7 +110,7 @@ export function setupOpenApi(app: NestFastifyApplication, version: string): void
     .addTag('invites', 'the page a person opens from the invite mail (HTML)')
     .addTag('operations', 'health, metrics, the queue dashboard')
     .build();
-  SwaggerModule.setup(DOCS_PATH, app, () => withConsolePaths(withUrlRefusals(SwaggerModule.createDocument(app, config))), {
+  SwaggerModule.setup(DOCS_PATH, app, () => withConsolePaths(withFrameworkRefusals(SwaggerModule.createDocument(app, config))), {
     jsonDocumentUrl: DOCS_JSON_PATH,
     raw: ['json'],
     customSiteTitle: 'Contacts API',
