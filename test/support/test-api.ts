@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { ClientStore, type Scope } from '@app/auth';
 import { FixedClock, loadConfig, type AppConfig } from '@app/config';
 import { createApi } from '../../apps/api/src/bootstrap.js';
+import { checkResponsesAgainstDocument } from './openapi-contract.js';
 import { createTestDatabase, forgetQueuePrefix, REDIS_URL, testQueuePrefix, type TestDatabase } from './test-database.js';
 
 export const ALL_SCOPES: Scope[] = ['contacts', 'contacts.readonly', 'roles', 'roles.readonly', 'audit'];
@@ -30,7 +31,8 @@ export interface TestApiOptions {
 
 /**
  * The whole HTTP API on its own database, driven in-process through Fastify's `inject`
- * (real routing, parsing, validation, Postgres; no socket).
+ * (real routing, parsing, validation, Postgres; no socket). Every response it returns is checked
+ * against the OpenAPI document the API serves.
  */
 export async function createTestApi(options: TestApiOptions = {}): Promise<TestApi> {
   const database = await createTestDatabase(options.label ?? 'api');
@@ -49,6 +51,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
   const app = await createApi(config, { clock, logs: false });
   const http = app.getHttpAdapter().getInstance();
   await http.ready();
+  checkResponsesAgainstDocument(http);
   const clients = new ClientStore(database.db);
   return {
     app,

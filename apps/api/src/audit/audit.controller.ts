@@ -63,7 +63,11 @@ export class AuditController {
 
   @Get('contacts/:id/events.json')
   @RequireScopes('audit')
-  @ApiOperation({ summary: "A contact's history", description: 'Scope: `audit`. Every event of the contact, oldest first.' })
+  @ApiOperation({
+    summary: "A contact's history",
+    operationId: 'readContactHistory',
+    description: 'Scope: `audit`. Every event of the contact, oldest first.',
+  })
   @ApiParam({ name: 'id', description: 'the contact id (a UUID)', schema: { type: 'string', format: 'uuid' } })
   @ApiOkResponse({ type: AuditEventsResponse })
   @ApiProblems(404)
@@ -83,6 +87,7 @@ export class AuditController {
   @RequireScopes('audit')
   @ApiOperation({
     summary: "Every contact's events in commit order",
+    operationId: 'readEventFeed',
     description:
       'Scope: `audit`. A page at a time: pass the last position you have as `after`. Paging never passes over an event that commits late.',
   })

@@ -60,6 +60,8 @@ export class OAuthController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'OAuth2 client credentials grant',
+    operationId: 'issueToken',
+    security: [],
     description:
       'No token needed. Form-encoded or JSON (RFC 6749 §4.4); the client authenticates with `client_id` and `client_secret` in the body or with HTTP Basic (§2.3.1), not both. Refusals carry RFC 6749 `error` and `error_description` too.',
   })

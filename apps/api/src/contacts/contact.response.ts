@@ -1,5 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CONTACT_TYPES } from '@app/contacts';
+import { ApiNullableModel } from '../docs/nullable.js';
 
 /**
  * The OpenAPI shapes of what the contact routes answer (DESIGN §6 "A contact as returned"). The
@@ -43,6 +44,7 @@ export class InviteResponse {
   @ApiProperty(ATOM) expiresAt!: string;
 }
 
+@ApiExtraModels(AddressResponse, InviteResponse)
 export class ContactResponse {
   @ApiProperty({ type: String, format: 'uuid' }) id!: string;
   @ApiProperty({ enum: CONTACT_TYPES }) type!: string;
@@ -50,11 +52,12 @@ export class ContactResponse {
   @ApiProperty({ type: String, nullable: true }) lastname!: string | null;
   @ApiProperty({ type: String, format: 'email' }) email!: string;
   @ApiProperty({ type: String, nullable: true }) company!: string | null;
-  @ApiProperty({ type: AddressResponse, nullable: true }) address!: AddressResponse | null;
+  @ApiNullableModel(AddressResponse) address!: AddressResponse | null;
   @ApiProperty({ type: [AccessRoleResponse] }) accessRoles!: AccessRoleResponse[];
   @ApiProperty({ type: TagsResponse }) tags!: TagsResponse;
   @ApiProperty({ type: Boolean }) hasPassword!: boolean;
-  @ApiProperty({ type: InviteResponse, nullable: true }) invite!: InviteResponse | null;
+  @ApiNullableModel(InviteResponse, { description: 'the pending, sent, accepted or expired invite; null when none was issued' })
+  invite!: InviteResponse | null;
   @ApiProperty({ type: Number, description: "the stream's version: the number of events the contact has; its ETag" }) version!: number;
   @ApiProperty(ATOM) created!: string;
   @ApiProperty(ATOM) updated!: string;

@@ -100,6 +100,7 @@ export class ContactsController {
   @RequireScopes('contacts')
   @ApiOperation({
     summary: 'Create a contact',
+    operationId: 'createContact',
     description: 'Scope: `contacts`. Types `user`, `guest`, `branch`, `recipient`, each with its rules (DESIGN §6).',
   })
   @ApiBody({ type: CreateContactRequest })
@@ -129,6 +130,7 @@ export class ContactsController {
   @RequireScopes('contacts.readonly')
   @ApiOperation({
     summary: 'List contacts',
+    operationId: 'listContacts',
     description: 'Scope: `contacts.readonly` (`contacts` includes it). Newest first, a page at a time.',
   })
   @ApiQuery({ type: ListContactsQuery })
@@ -146,6 +148,7 @@ export class ContactsController {
   @RequireScopes('contacts.readonly')
   @ApiOperation({
     summary: 'Read a contact',
+    operationId: 'readContact',
     description:
       'Scope: `contacts.readonly` (`contacts` includes it); with `asOf`, also `audit`. A grant past its `expires` is never shown active.',
   })
@@ -195,6 +198,7 @@ export class ContactsController {
   @RequireScopes('contacts')
   @ApiOperation({
     summary: 'Update a contact',
+    operationId: 'updateContact',
     description: 'Scope: `contacts`. Changes the fields sent; `accessRoles` and `tags` replace the set. The type cannot change.',
   })
   @contactId
@@ -234,6 +238,7 @@ export class ContactsController {
   @RequireScopes('contacts')
   @ApiOperation({
     summary: 'Send a new invite',
+    operationId: 'sendInvite',
     description:
       'Scope: `contacts`. Users only: a new token, the earlier link stops working at once; the worker mails it shortly after. No body.',
   })
@@ -254,7 +259,11 @@ export class ContactsController {
   @Post('contacts/:id/access-roles/:reference/approve.json')
   @HttpCode(200)
   @RequireScopes('roles')
-  @ApiOperation({ summary: 'Approve a pending grant', description: 'Scope: `roles`. Records `RoleActivated {by:"admin"}`. No body.' })
+  @ApiOperation({
+    summary: 'Approve a pending grant',
+    operationId: 'approveGrant',
+    description: 'Scope: `roles`. Records `RoleActivated {by:"admin"}`. No body.',
+  })
   @contactId
   @grantReference
   @idempotencyKey
@@ -273,7 +282,11 @@ export class ContactsController {
   @Post('contacts/:id/access-roles/:reference/reject.json')
   @HttpCode(200)
   @RequireScopes('roles')
-  @ApiOperation({ summary: 'Reject a pending grant', description: 'Scope: `roles`. Records `RoleRevoked {reason:"rejected"}`. No body.' })
+  @ApiOperation({
+    summary: 'Reject a pending grant',
+    operationId: 'rejectGrant',
+    description: 'Scope: `roles`. Records `RoleRevoked {reason:"rejected"}`. No body.',
+  })
   @contactId
   @grantReference
   @idempotencyKey

@@ -14,8 +14,9 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
-import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { CONTACT_TYPES, type AccessRoleInput, type ContactInput, type ContactPatch, type ContactType } from '@app/contacts';
+import { ApiNullableModel } from '../docs/nullable.js';
 
 const NAME_MAX = 255;
 const tags = { context: { code: 'invalid_tags' } };
@@ -116,6 +117,7 @@ function toAccessRoles({ value }: { value: unknown }): unknown {
 }
 
 /** The fields of a contact a client sends, shared by create and update. */
+@ApiExtraModels(AddressDto, TagsDto)
 abstract class ContactFieldsDto {
   @ApiPropertyOptional(text('required for users and guests; ignored for branches'))
   @IsOptional()
@@ -162,7 +164,7 @@ abstract class ContactFieldsDto {
   @MaxLength(1_000, { message: 'password must be at most 72 bytes in UTF-8', context: { code: 'password_too_long' } })
   password?: string | null;
 
-  @ApiPropertyOptional({ type: () => AddressDto, nullable: true })
+  @ApiNullableModel(AddressDto, { required: false })
   @IsOptional()
   @IsObject()
   @ValidateNested()
@@ -183,7 +185,7 @@ abstract class ContactFieldsDto {
   @Transform(toAccessRoles)
   accessRoles?: AccessRoleDto[] | null;
 
-  @ApiPropertyOptional({ type: () => TagsDto, nullable: true, description: 'an object whose only property is `contact`' })
+  @ApiNullableModel(TagsDto, { required: false, description: 'an object whose only property is `contact`' })
   @IsOptional()
   @IsObject(tags)
   @ValidateNested(tags)

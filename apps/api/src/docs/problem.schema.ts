@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiProperty, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 
 /** One refused field of a problem document (DESIGN §6 Errors). */
 export class ProblemErrorSchema {
@@ -29,6 +29,24 @@ export class ProblemSchema {
 
   @ApiProperty({ type: [ProblemErrorSchema] })
   errors!: ProblemErrorSchema[];
+
+  // Extension members some refusals carry (RFC 9457 §3.2).
+  @ApiPropertyOptional({ type: Number, description: '412: the version the contact is at now', example: 4 })
+  currentVersion?: number;
+
+  @ApiPropertyOptional({ type: String, description: '/oauth/token: the RFC 6749 error code', example: 'invalid_client' })
+  error?: string;
+
+  @ApiPropertyOptional({ type: String, description: '/oauth/token: the RFC 6749 error description' })
+  error_description?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: "/health: each dependency's status",
+    example: { postgres: { status: 'down' }, queue: { status: 'up', backend: 'redis' } },
+  })
+  checks?: Record<string, unknown>;
 }
 
 /** What each refusal status means across the API. */
@@ -43,6 +61,7 @@ const MEANINGS: Record<number, string> = {
   415: 'the body is not `application/json`',
   422: 'validation: the request breaks a rule; `errors` names each field (also `idempotency_key_reused`)',
   429: 'rate limit: retry after `Retry-After` seconds',
+  414: 'a part of the URL is too long',
   503: 'a dependency is unreachable',
 };
 

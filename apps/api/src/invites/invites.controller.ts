@@ -59,6 +59,8 @@ export class InvitesController {
   @Get(':token')
   @ApiOperation({
     summary: 'The invite page',
+    operationId: 'showInvitePage',
+    security: [],
     description: 'No token needed: a person opens the link from the invite mail. Server-rendered HTML.',
   })
   @inviteToken
@@ -80,6 +82,8 @@ export class InvitesController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Set a password from the invite page',
+    operationId: 'acceptInvite',
+    security: [],
     description: 'No token needed. A form with the CSRF token the page carries (and its cookie).',
   })
   @inviteToken

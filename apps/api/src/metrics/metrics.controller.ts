@@ -16,6 +16,8 @@ export class MetricsController {
   @Header('cache-control', 'no-store')
   @ApiOperation({
     summary: 'Prometheus metrics',
+    operationId: 'scrapeMetrics',
+    security: [],
     description:
       'No token needed. HTTP latency by route pattern, events appended by type, job counts per queue and state, dispatcher lag, and Node process metrics, in the Prometheus text format.',
   })

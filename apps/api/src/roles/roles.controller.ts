@@ -65,7 +65,11 @@ export class RolesController {
 
   @Get('roles.json')
   @RequireScopes('roles.readonly')
-  @ApiOperation({ summary: 'The access-role catalogue', description: 'Scope: `roles.readonly` (`roles` includes it).' })
+  @ApiOperation({
+    summary: 'The access-role catalogue',
+    operationId: 'listRoles',
+    description: 'Scope: `roles.readonly` (`roles` includes it).',
+  })
   @ApiOkResponse({ type: RolesResponse })
   async list(): Promise<{ roles: Role[] }> {
     return { roles: await this.roles.list() };
@@ -73,7 +77,7 @@ export class RolesController {
 
   @Post('roles.json')
   @RequireScopes('roles')
-  @ApiOperation({ summary: 'Add a role to the catalogue', description: 'Scope: `roles`.' })
+  @ApiOperation({ summary: 'Add a role to the catalogue', operationId: 'createRole', description: 'Scope: `roles`.' })
   @ApiBody({ type: CreateRoleRequest })
   @ApiHeader({
     name: 'Idempotency-Key',
