@@ -96,7 +96,8 @@ export class OpenApiContract {
     const route = this.routeOf(method === 'HEAD' ? 'GET' : method, path);
 
     if (!route) {
-      if (isConsolePage(path)) return undefined;
+      // Browser pages outside the API's document: Swagger UI, the queue dashboard, the auditors' console.
+      if (isConsolePage(path) || /^\/console(?:[/?#]|$)/.test(path)) return undefined;
       const said = `${method} ${shown} (no operation in the document) answered ${status} ${mediaType}`;
       const refused = status >= 400 && status < 500;
       // Under /invites/ the invite page's error pages answer what is not an invite link.

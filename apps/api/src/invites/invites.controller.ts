@@ -94,6 +94,7 @@ export class InvitesController {
   @html(403, 'a missing or wrong CSRF token')
   @html(404, 'an unknown or superseded link')
   @html(410, 'an expired or used link')
+  @html(413, 'a body over 1 MiB')
   @html(415, 'not a form')
   @html(422, 'the form again, with the error')
   @html(429, '10 attempts per invite in 15 minutes')
