@@ -3,8 +3,7 @@ import { FixedClock } from '@app/config';
 import { InviteTokens } from '@app/auth';
 import { ContactService, loadContact } from '@app/contact-service';
 import { fold } from '@app/contacts';
-import { EventStore, type EventMetadata } from '@app/event-store';
-import { asRecorded } from '@app/projections';
+import { EventStore, toRecorded, type EventMetadata } from '@app/event-store';
 import { RoleCatalogue } from '@app/roles';
 import { aGuest } from '../../libs/contacts/src/testing/contact.factories.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -34,7 +33,7 @@ describe(loadContact.name, () => {
   /** What reading and folding the whole stream gives: the loader must always agree with it. */
   async function fromTheLog(id: string): Promise<unknown> {
     const stream = await store.readStream(id);
-    return { state: fold(stream.events.map(asRecorded)), head: stream.head };
+    return { state: fold(stream.events.map(toRecorded)), head: stream.head };
   }
 
   it('loads a contact from its snapshot, as folding its whole stream would', async () => {

@@ -11,6 +11,7 @@ import {
   fold,
   formatAtom,
   InviteUnusable,
+  inviteUnusableReason,
   passwordProblems,
   StaleVersion,
   type ContactCommand,
@@ -27,10 +28,16 @@ import { InviteTokens } from '@app/auth';
 import type { Clock } from '@app/config';
 import type { Database, Queryable, Tx } from '@app/database';
 import { ConcurrencyError, EMPTY_STREAM, type EventMetadata, type EventStore, type StreamHead } from '@app/event-store';
-import { contactsProjection, saveManyAlongside, type ContactRow } from '@app/projections';
+import {
+  contactIdByInviteToken,
+  contactsProjection,
+  loadContact,
+  releaseEmail,
+  reserveEmail,
+  saveManyAlongside,
+  type ContactRow,
+} from '@app/projections';
 import type { RoleCatalogue } from '@app/roles';
-import { loadContact } from './contact.loader.js';
-import { releaseEmail, reserveEmail } from './email-reservations.js';
 import { HASH_CONCURRENCY, Slots } from './slots.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -243,18 +250,13 @@ export class ContactService {
 
   /** The contact whose live invite has this token hash, judged before any hashing or locking. */
   private async inviteHolder(tokenHash: string): Promise<Contact> {
-    const { rows } = await this.db.query<{ id: string }>({
-      name: 'contact_by_invite',
-      text: `SELECT id FROM contacts WHERE state #>> '{invite,tokenHash}' = $1`,
-      values: [tokenHash],
-    });
-    const id = rows[0]?.id;
+    const id = await contactIdByInviteToken(this.db, tokenHash);
     // A token of an earlier invite is no longer on any contact: it reads as unknown.
     if (id === undefined) throw new InviteUnusable('unknown');
     const { state } = await loadContact(this.db, id);
-    if (state?.invite?.tokenHash !== tokenHash) throw new InviteUnusable('superseded');
-    if (state.invite.status === 'accepted') throw new InviteUnusable('used');
-    if (new Date(state.invite.expiresAt).getTime() <= this.clock.now().getTime()) throw new InviteUnusable('expired');
+    if (state === null) throw new InviteUnusable('unknown');
+    const unusable = inviteUnusableReason(state.invite, tokenHash, this.clock.now());
+    if (unusable !== null) throw new InviteUnusable(unusable);
     return state;
   }
 

@@ -7,10 +7,9 @@ import {
   type ContactEventType,
   type ContactState,
   type ContactView,
-  type Recorded,
 } from '@app/contacts';
 import type { Queryable } from '@app/database';
-import type { AlongsideStatement, StoredEvent } from '@app/event-store';
+import { toRecorded, type AlongsideStatement, type StoredEvent } from '@app/event-store';
 
 /** The row of the `contacts` read table a contact's state projects to. */
 export interface ContactRow {
@@ -55,7 +54,7 @@ export const contactsProjection = {
   },
 
   fromEvents(events: StoredEvent[]): ContactRow | null {
-    return this.toRow(fold(events.map(asRecorded)), events.at(-1)?.hash ?? null);
+    return this.toRow(fold(events.map(toRecorded)), events.at(-1)?.hash ?? null);
   },
 
   /** Writes the row unless the table already holds a later version of it. */
@@ -136,7 +135,5 @@ function earliest(dates: (string | null)[]): string | null {
   return first;
 }
 
-/** Events of a contact stream as the domain reads them. */
-export function asRecorded(event: StoredEvent): Recorded {
-  return { type: event.type, data: event.data, version: event.version, recordedAt: event.recordedAt } as Recorded;
-}
+/** The rebuild's name for `toRecorded` (@app/event-store), until it calls that directly. */
+export const asRecorded = toRecorded;

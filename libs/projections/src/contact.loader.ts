@@ -1,22 +1,28 @@
-import { fold, type Contact, type ContactState, type Recorded } from '@app/contacts';
+import { fold, type Contact, type ContactState } from '@app/contacts';
 import type { Queryable } from '@app/database';
-import { EMPTY_STREAM, type StreamHead } from '@app/event-store';
+import { EMPTY_STREAM, toRecorded, type StreamHead } from '@app/event-store';
 
 export interface LoadedContact {
   state: ContactState;
   head: StreamHead;
 }
 
-interface Row {
+interface SnapshotColumns {
   snapshot_version: number | null;
   state: Contact | null;
   head_hash: string | null;
-  stream_version: number | null;
-  type: string | null;
-  data: Record<string, unknown> | null;
-  recorded_at: Date | null;
-  hash: string | null;
 }
+
+/** An event past the snapshot; all null on the one row of a stream with none. */
+interface EventColumns {
+  stream_version: number;
+  type: string;
+  data: unknown;
+  recorded_at: Date;
+  hash: string;
+}
+
+type Row = SnapshotColumns & (EventColumns | { [K in keyof EventColumns]: null });
 
 /**
  * A contact as commands need it, in one round trip: the snapshot its read row keeps, plus any
@@ -42,11 +48,9 @@ export async function loadContact(on: Queryable, contactId: string): Promise<Loa
     first?.state && first.snapshot_version !== null
       ? { state: first.state, head: { version: first.snapshot_version, hash: first.head_hash } }
       : { state: null, head: EMPTY_STREAM };
-  const tail = rows.filter((r) => r.stream_version !== null);
+  const tail = rows.filter((r): r is SnapshotColumns & EventColumns => r.stream_version !== null);
   const last = tail.at(-1);
   if (!last) return snapshot;
-  const events = tail.map(
-    (r) => ({ type: r.type, data: r.data, version: r.stream_version, recordedAt: r.recorded_at?.toISOString() }) as Recorded,
-  );
-  return { state: fold(events, snapshot.state), head: { version: last.stream_version ?? 0, hash: last.hash } };
+  const events = tail.map((r) => toRecorded({ type: r.type, data: r.data, version: r.stream_version, recordedAt: r.recorded_at }));
+  return { state: fold(events, snapshot.state), head: { version: last.stream_version, hash: last.hash } };
 }
