@@ -35,7 +35,14 @@ export interface ApiOptions {
 /** Builds the HTTP application, ready to `listen` (or to `inject` in tests). */
 export async function createApi(config: AppConfig, options: ApiOptions = {}): Promise<NestFastifyApplication> {
   const logger = new Logger('Http');
-  const database = new Database({ url: config.DATABASE_URL, applicationName: 'contacts-api' });
+  // A request waits a few seconds for a lock (a busy contact, a read table being swapped in), then
+  // is answered 503 with Retry-After instead of holding its client and a connection indefinitely.
+  const database = new Database({
+    url: config.DATABASE_URL,
+    applicationName: 'contacts-api',
+    lockTimeoutMs: 5_000,
+    statementTimeoutMs: 15_000,
+  });
   const secret = await tokenSecret(database, config.TOKEN_SECRET);
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,

@@ -14,6 +14,18 @@ describe(toProblem.name, () => {
     expect(JSON.stringify(sut.problem)).not.toContain(message);
   });
 
+  it.each([
+    ['55P03', 'busy', 'canceling statement due to lock timeout'],
+    ['57014', 'timeout', 'canceling statement due to statement timeout'],
+  ])('answers a statement that waited too long (%s) with 503 %s and Retry-After, not 500', (code, slug, message) => {
+    const sut = toProblem(Object.assign(new Error(message), { code }));
+
+    expect(sut.problem.status).toBe(503);
+    expect(sut.problem.type).toBe(`/problems/${slug}`);
+    expect(Number(sut.headers['retry-after'])).toBeGreaterThan(0);
+    expect(JSON.stringify(sut.problem)).not.toContain(message);
+  });
+
   it('still answers an error it does not know with 500', () => {
     expect(toProblem(Object.assign(new Error('boom'), { code: '42P01' })).problem.status).toBe(500);
   });

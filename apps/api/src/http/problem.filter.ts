@@ -1,6 +1,7 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ContactAlreadyExists, ContactNotFound, ContactRejected, GrantNotFound, StaleVersion } from '@app/contacts';
+import { PgError } from '@app/database';
 import { ConcurrencyError } from '@app/event-store';
 import { RoleExists } from '@app/roles';
 import { problem, ProblemException, type Problem } from './problem.js';
@@ -67,6 +68,15 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
     };
   }
   const code = (error as { code?: unknown } | null)?.code;
+  if (code === PgError.lockNotAvailable) {
+    return {
+      problem: problem(503, 'busy', 'what this request needs is locked by other work; retry shortly'),
+      headers: { 'retry-after': '1' },
+    };
+  }
+  if (code === PgError.queryCanceled) {
+    return { problem: problem(503, 'timeout', 'the database took too long to answer; retry shortly'), headers: { 'retry-after': '2' } };
+  }
   if (typeof code === 'string' && isUnavailable(code)) {
     return { problem: problem(503, 'unavailable', 'the database is busy or unreachable; retry shortly'), headers: { 'retry-after': '1' } };
   }
