@@ -84,6 +84,8 @@ interface Change {
   head: StreamHead;
   events: ContactEvent[];
   next: Contact;
+  /** when the events are recorded: never before the stream's last event */
+  recordedAt: Date;
   /** the read row of `next`, and the contact as the response shows it */
   row: ContactRow;
   view: ContactView;
@@ -104,7 +106,7 @@ const MAX_ATTEMPTS = 5;
 export class ContactService {
   private readonly hashing = new Slots(HASH_CONCURRENCY);
   /** Creates that need nothing else in their transaction go out together while others are in flight. */
-  private readonly starts = new WriteBatcher<{ change: Change; metadata: EventMetadata; now: Date }>((items) => this.start(items), {
+  private readonly starts = new WriteBatcher<{ change: Change; metadata: EventMetadata }>((items) => this.start(items), {
     maxInFlight: 4,
     maxBatch: 64,
   });
@@ -142,11 +144,11 @@ export class ContactService {
     if (!hooks && change.reservations.length === 0) {
       // Nothing else must commit with it: the append and the read row go as one statement, with
       // the other creates of the moment.
-      await this.starts.submit({ change, metadata, now });
+      await this.starts.submit({ change, metadata });
     } else {
       await this.db.transaction(async (tx) => {
         await hooks?.begin(tx);
-        await this.write(tx, change, metadata, now);
+        await this.write(tx, change, metadata);
         await hooks?.complete(tx, change.view);
         return change.next;
       });
@@ -283,20 +285,22 @@ export class ContactService {
   ): Promise<{ view: ContactView; events: ContactEvent[] }> {
     const { hooks, expectedVersion } = options;
     for (let attempt = 1; ; attempt++) {
-      const now = this.clock.now();
       try {
         const done = await this.db.transaction(async (tx) => {
           await hooks?.begin(tx);
           // One writer of a contact at a time: concurrent updates queue here instead of failing
           // on the expected version and retrying, and none of them is lost.
           await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [contactId]);
+          // The moment is read once the lock is held: a writer that waited does not record an
+          // earlier time than the one it waited for.
+          const now = this.clock.now();
           const { state, head } = await loadContact(tx, contactId);
           if (state === null) throw new ContactNotFound(contactId);
           if (expectedVersion !== undefined && expectedVersion !== state.version) {
             throw new StaleVersion(contactId, expectedVersion, state.version);
           }
           const change = this.plan(command(state, now), state, head, now);
-          await this.write(tx, change, metadata, now);
+          await this.write(tx, change, metadata);
           await hooks?.complete(tx, change.view);
           return { view: change.view, events: change.events };
         });
@@ -311,9 +315,11 @@ export class ContactService {
   /** Decides one command against a loaded stream: the events, and the contact and writes they lead to. */
   private plan(command: ContactCommand, state: ContactState, head: StreamHead, now: Date): Change {
     const events = decide(command, state, now);
-    const recordedAt = now.toISOString();
+    // Another replica's clock may run behind the one that wrote the last event: a stream's
+    // recorded times never go back, so `asOf` never sees a later version before an earlier one.
+    const recordedAt = state !== null && new Date(state.updated) > now ? new Date(state.updated) : now;
     const next = fold(
-      events.map((event, i) => ({ ...event, version: head.version + i + 1, recordedAt })),
+      events.map((event, i) => ({ ...event, version: head.version + i + 1, recordedAt: recordedAt.toISOString() })),
       state,
     );
     if (next === null) throw new Error(`stream ${command.contactId} holds no contact after ${command.type}`);
@@ -326,6 +332,7 @@ export class ContactService {
       contactId: command.contactId,
       head,
       events,
+      recordedAt,
       next,
       row,
       view: atMoment(row.view, now),
@@ -334,7 +341,7 @@ export class ContactService {
   }
 
   /** Writes a planned change: reservations first, then the events with their read row alongside. */
-  private async write(on: Queryable, change: Change, metadata: EventMetadata, now: Date): Promise<void> {
+  private async write(on: Queryable, change: Change, metadata: EventMetadata): Promise<void> {
     if (change.events.length === 0) return;
     for (const step of change.reservations) {
       if ('release' in step) await releaseEmail(on, change.contactId, step.release);
@@ -343,18 +350,18 @@ export class ContactService {
     // The head hash of the row is filled in by the append it rides along with.
     await this.store.append(on, change.contactId, change.head, change.events, {
       metadata,
-      recordedAt: now,
+      recordedAt: change.recordedAt,
       alongside: contactsProjection.saveAlongside(change.row),
     });
   }
 
   /** New contacts' events and read rows, in one statement. */
-  private async start(items: { change: Change; metadata: EventMetadata; now: Date }[]): Promise<void> {
+  private async start(items: { change: Change; metadata: EventMetadata }[]): Promise<void> {
     const [only] = items;
-    if (items.length === 1 && only) return this.write(this.db, only.change, only.metadata, only.now);
+    if (items.length === 1 && only) return this.write(this.db, only.change, only.metadata);
     await this.store.startStreams(
       this.db,
-      items.map(({ change, metadata, now }) => ({ streamId: change.contactId, events: change.events, metadata, recordedAt: now })),
+      items.map(({ change, metadata }) => ({ streamId: change.contactId, events: change.events, metadata, recordedAt: change.recordedAt })),
       saveManyAlongside(items.map(({ change }) => change.row)),
     );
   }
