@@ -1,5 +1,6 @@
 import {
   CONTACT_EVENT_TYPES,
+  FOLD_VERSION,
   fold,
   normalizeEmail,
   toContactView,
@@ -11,6 +12,12 @@ import {
 import type { Queryable } from '@app/database';
 import { toRecorded, type AlongsideStatement, type StoredEvent } from '@app/event-store';
 
+/**
+ * The folded contact as the read row keeps it, with the version of the fold that made it: a
+ * snapshot of another fold is not used (see `loadContact`).
+ */
+export type ContactSnapshot = Contact & { foldVersion: number };
+
 /** The row of the `contacts` read table a contact's state projects to. */
 export interface ContactRow {
   id: string;
@@ -21,7 +28,7 @@ export interface ContactRow {
   created: string;
   view: ContactView;
   /** the folded contact: a snapshot commands start from instead of re-reading the stream */
-  state: Contact;
+  state: ContactSnapshot;
   /** the hash of the stream's last event, which the next append chains from */
   headHash: string | null;
   /** the earliest `expires` of the contact's grants: the expiry sweep finds what is due by it */
@@ -40,7 +47,7 @@ export const contactsProjection = {
   toRow(state: ContactState, headHash: string | null = null): ContactRow | null {
     if (state === null) return null;
     return {
-      state,
+      state: { ...state, foldVersion: FOLD_VERSION },
       headHash,
       id: state.id,
       type: state.type,

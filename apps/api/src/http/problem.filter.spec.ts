@@ -1,3 +1,4 @@
+import { UnknownEventType } from '@app/event-store';
 import { toProblem } from './problem.filter.js';
 
 describe(toProblem.name, () => {
@@ -24,6 +25,13 @@ describe(toProblem.name, () => {
     expect(sut.problem.type).toBe(`/problems/${slug}`);
     expect(Number(sut.headers['retry-after'])).toBeGreaterThan(0);
     expect(JSON.stringify(sut.problem)).not.toContain(message);
+  });
+
+  it('answers an event of a type a newer release wrote with 503 upgrade_in_progress and Retry-After', () => {
+    const sut = toProblem(new UnknownEventType('ContactMerged'));
+
+    expect(sut.problem).toMatchObject({ status: 503, type: '/problems/upgrade_in_progress' });
+    expect(Number(sut.headers['retry-after'])).toBeGreaterThan(0);
   });
 
   it('still answers an error it does not know with 500', () => {

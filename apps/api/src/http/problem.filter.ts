@@ -2,7 +2,7 @@ import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter 
 import type { FastifyReply } from 'fastify';
 import { ContactAlreadyExists, ContactNotFound, ContactRejected, GrantNotFound, StaleVersion } from '@app/contacts';
 import { PgError } from '@app/database';
-import { ConcurrencyError } from '@app/event-store';
+import { ConcurrencyError, UnknownEventType } from '@app/event-store';
 import { RoleExists } from '@app/roles';
 import { problem, ProblemException, type Problem } from './problem.js';
 
@@ -60,6 +60,14 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
   }
   if (error instanceof ContactAlreadyExists || error instanceof ConcurrencyError) {
     return { problem: problem(409, 'conflict', 'the contact changed while the request ran; retry it'), headers: {} };
+  }
+  if (error instanceof UnknownEventType) {
+    // A newer release wrote an event this one cannot fold: during a rolling upgrade, until every
+    // replica runs the newer release. Reads of the read table still answer.
+    return {
+      problem: problem(503, 'upgrade_in_progress', 'the contact was changed by a newer version of the service; retry shortly'),
+      headers: { 'retry-after': '5' },
+    };
   }
   if (error instanceof RoleExists) {
     return {
