@@ -8,6 +8,7 @@ import { Logger } from '@nestjs/common';
 import { tokenSecret } from '@app/auth';
 import { SystemClock, type AppConfig, type Clock } from '@app/config';
 import { Database } from '@app/database';
+import { continueLogAfterRestore } from '@app/event-store';
 import { registerQueueDashboard } from './admin/queue-dashboard.js';
 import { ApiModule } from './api.module.js';
 import { TokenService } from './auth/token.service.js';
@@ -43,6 +44,10 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
     lockTimeoutMs: 5_000,
     statementTimeoutMs: 15_000,
   });
+  // `npm run start:api` does not migrate: a database restored into a new server is taken onto the
+  // log's clock here too, before this process appends anything. Postgres may be down at start:
+  // the API still starts, and /health tells.
+  await continueLogAfterRestore(database).catch((error: unknown) => logger.warn(`event log clock: ${(error as Error).message}`));
   const secret = await tokenSecret(database, config.TOKEN_SECRET);
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
