@@ -176,7 +176,7 @@ describe('a fresh machine: npm start with nothing configured', () => {
     expect(server.output()).not.toContain(password);
     expect(await json(await fetch(`${baseUrl}/health`))).toEqual({
       status: 'ok',
-      checks: { postgres: { status: 'up' }, queue: { status: 'up', backend: 'postgres' } },
+      checks: { postgres: { status: 'up' }, log: { status: 'up' }, queue: { status: 'up', backend: 'postgres' } },
     });
 
     // The CLI finds the server's embedded Postgres through DATA_DIR and uses it.

@@ -184,7 +184,10 @@ describe('health', () => {
     const sut = await get(api, null, '/health');
 
     expect(sut.statusCode).toBe(200);
-    expect(sut.json()).toEqual({ status: 'ok', checks: { postgres: { status: 'up' }, queue: { status: 'up', backend: 'redis' } } });
+    expect(sut.json()).toEqual({
+      status: 'ok',
+      checks: { postgres: { status: 'up' }, log: { status: 'up' }, queue: { status: 'up', backend: 'redis' } },
+    });
     expect(sut.headers['cache-control']).toMatch(/no-store/);
   });
 
@@ -204,7 +207,11 @@ describe('health', () => {
       expect(sut.statusCode).toBe(503);
       expect(sut.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(problemOf(sut)).toMatchObject({ type: '/problems/unavailable', status: 503, detail: 'unreachable: queue' });
-      expect(sut.json<{ checks: unknown }>().checks).toEqual({ postgres: { status: 'up' }, queue: { status: 'down', backend: 'redis' } });
+      expect(sut.json<{ checks: unknown }>().checks).toEqual({
+        postgres: { status: 'up' },
+        log: { status: 'up' },
+        queue: { status: 'down', backend: 'redis' },
+      });
       expect(live.statusCode).toBe(200);
     } finally {
       await down.close();
@@ -223,7 +230,11 @@ describe('health', () => {
       const sut = await get(down, null, '/health');
 
       expect(sut.statusCode).toBe(503);
-      expect(sut.json<{ checks: unknown }>().checks).toEqual({ postgres: { status: 'down' }, queue: { status: 'up', backend: 'redis' } });
+      expect(sut.json<{ checks: unknown }>().checks).toEqual({
+        postgres: { status: 'down' },
+        log: { status: 'down' },
+        queue: { status: 'up', backend: 'redis' },
+      });
     } finally {
       await down.close();
     }
@@ -235,7 +246,10 @@ describe('health', () => {
       const sut = await get(pgQueues, null, '/health');
 
       expect(sut.statusCode).toBe(200);
-      expect(sut.json()).toEqual({ status: 'ok', checks: { postgres: { status: 'up' }, queue: { status: 'up', backend: 'postgres' } } });
+      expect(sut.json()).toEqual({
+        status: 'ok',
+        checks: { postgres: { status: 'up' }, log: { status: 'up' }, queue: { status: 'up', backend: 'postgres' } },
+      });
     } finally {
       await pgQueues.close();
     }

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { FixedClock } from '@app/config';
 import { InviteTokens } from '@app/auth';
 import { ContactService, loadContact } from '@app/contact-service';
-import { fold } from '@app/contacts';
-import { EventStore, type EventMetadata } from '@app/event-store';
-import { asRecorded } from '@app/projections';
+import { fold, FOLD_VERSION } from '@app/contacts';
+import { EventStore, toRecorded, UnknownEventType, type EventMetadata } from '@app/event-store';
 import { RoleCatalogue } from '@app/roles';
 import { aGuest } from '../../libs/contacts/src/testing/contact.factories.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -34,7 +33,7 @@ describe(loadContact.name, () => {
   /** What reading and folding the whole stream gives: the loader must always agree with it. */
   async function fromTheLog(id: string): Promise<unknown> {
     const stream = await store.readStream(id);
-    return { state: fold(stream.events.map(asRecorded)), head: stream.head };
+    return { state: fold(stream.events.map(toRecorded)), head: stream.head };
   }
 
   it('loads a contact from its snapshot, as folding its whole stream would', async () => {
@@ -69,6 +68,57 @@ describe(loadContact.name, () => {
 
     expect(sut.state?.firstname).toBe('Zed');
     expect(sut).toEqual(await fromTheLog(created.id));
+  });
+
+  describe('a snapshot and the version of the fold that made it', () => {
+    /** Gives the snapshot a first name its events never gave it, and the fold version `foldVersion`. */
+    async function forgeSnapshot(id: string, foldVersion: number): Promise<void> {
+      await database.db.query(
+        `UPDATE contacts SET state = state || jsonb_build_object('firstname', 'Forged', 'foldVersion', $2::int) WHERE id = $1`,
+        [id, foldVersion],
+      );
+    }
+
+    it('starts from a snapshot this fold made', async () => {
+      const created = await service.create({ contact: aGuest({ email: email(), firstname: 'Ann' }), invite: false }, metadata);
+      await forgeSnapshot(created.id, FOLD_VERSION);
+
+      const sut = await loadContact(database.db, created.id);
+
+      expect(sut.state?.firstname).toBe('Forged');
+      expect(sut.state).not.toHaveProperty('foldVersion');
+    });
+
+    it('folds the stream again instead of a snapshot another version of the fold made', async () => {
+      const created = await service.create({ contact: aGuest({ email: email(), firstname: 'Ann' }), invite: false }, metadata);
+      await service.update(created.id, { contact: { lastname: 'Later' }, invite: false }, metadata);
+      await forgeSnapshot(created.id, FOLD_VERSION + 1);
+
+      const sut = await loadContact(database.db, created.id);
+
+      expect(sut.state?.firstname).toBe('Ann');
+      expect(sut).toEqual(await fromTheLog(created.id));
+    });
+
+    it('folds the stream again instead of a snapshot that names no fold version (written before they did)', async () => {
+      const created = await service.create({ contact: aGuest({ email: email(), firstname: 'Ann' }), invite: false }, metadata);
+      await database.db.query(`UPDATE contacts SET state = state - 'foldVersion' || '{"firstname": "Forged"}' WHERE id = $1`, [created.id]);
+
+      const sut = await loadContact(database.db, created.id);
+
+      expect(sut.state?.firstname).toBe('Ann');
+    });
+  });
+
+  it('refuses a stream holding an event of a type this release does not know', async () => {
+    const created = await service.create({ contact: aGuest({ email: email() }), invite: false }, metadata);
+    const { head } = await store.readStream(created.id);
+    await store.append(database.db, created.id, head, [{ type: 'ContactMerged', data: { into: randomUUID() } }], {
+      metadata,
+      recordedAt: now,
+    });
+
+    await expect(loadContact(database.db, created.id)).rejects.toThrow(UnknownEventType);
   });
 
   it('finds no contact for an unknown id', async () => {

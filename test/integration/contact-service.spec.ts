@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { FixedClock } from '@app/config';
+import { Clock, FixedClock } from '@app/config';
 import { InviteTokens } from '@app/auth';
 import { ContactService, loadContact, type CreateRequest } from '@app/contact-service';
 import { ContactRejected, normalizeEmail, type ContactView } from '@app/contacts';
@@ -7,6 +7,7 @@ import { Database, type Tx } from '@app/database';
 import { EventStore, verifyChains, type EventMetadata } from '@app/event-store';
 import { RoleCatalogue } from '@app/roles';
 import { aBranch, aGuest, anAddress, aRecipient, aUser } from '../../libs/contacts/src/testing/contact.factories.js';
+import { until } from '../support/polling.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 const now = new Date('2026-01-15T10:00:00Z');
@@ -45,6 +46,16 @@ class CommitOrderedDatabase extends Database {
       if (typeof id === 'string' && rows[0]) this.commitOrder.set(id, BigInt(rows[0].n));
       return result;
     });
+  }
+}
+
+/** A clock that runs backwards a second at every reading: replicas whose clocks disagree. */
+class RewindingClock extends Clock {
+  private at = now.getTime();
+
+  now(): Date {
+    this.at -= 1000;
+    return new Date(this.at);
   }
 }
 
@@ -366,6 +377,61 @@ describe(ContactService.name, () => {
       } finally {
         await ordered.close();
       }
+    });
+  });
+
+  describe('recorded times', () => {
+    const serviceWith = (clock: Clock): ContactService =>
+      new ContactService(db, new EventStore(db), new RoleCatalogue(db), clock, {
+        bcryptCost: 4,
+        inviteTtlMs: 7 * DAY,
+        inviteTokens: new InviteTokens('test-secret'),
+      });
+
+    async function recordedTimes(contactId: string): Promise<number[]> {
+      const { rows } = await db.query<{ recorded_at: Date }>(
+        'SELECT recorded_at FROM events WHERE stream_id = $1 ORDER BY stream_version',
+        [contactId],
+      );
+      return rows.map((r) => r.recorded_at.getTime());
+    }
+
+    it('records an update that waited for the contact at the moment it got it, not when it asked', async () => {
+      const clock = new FixedClock(now);
+      const service = serviceWith(clock);
+      const created = await service.create(aRequest(aGuest({ email: uniqueEmail('waited') })), aMetadata());
+      const later = new Date(now.getTime() + 3_600_000);
+
+      // The update is handed out of the transaction unawaited: it can finish only once this commits.
+      const { waited } = await db.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [created.id]);
+        const update = service.update(created.id, { contact: { firstname: 'Waited' }, invite: false }, aMetadata());
+        await until(async () => {
+          const { rows } = await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`);
+          return rows.length > 0;
+        });
+        clock.set(later);
+        return { waited: update };
+      });
+      await waited;
+
+      expect(await recordedTimes(created.id)).toEqual([now.getTime(), later.getTime()]);
+    });
+
+    it('never records an event of a stream before the one it follows, with concurrent writers whose clocks disagree', async () => {
+      const service = serviceWith(new RewindingClock());
+      const created = await sut.create(aRequest(aGuest({ email: uniqueEmail('rewind') })), aMetadata());
+
+      await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          service.update(created.id, { contact: { firstname: `Writer ${i}` }, invite: false }, aMetadata()),
+        ),
+      );
+
+      const times = await recordedTimes(created.id);
+      expect(times).toHaveLength(13);
+      expect(times).toEqual([...times].sort((a, b) => a - b));
+      expect((await verifyChains(db)).breaks).toEqual([]);
     });
   });
 });

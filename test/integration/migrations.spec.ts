@@ -77,6 +77,7 @@ describe(migrate.name, () => {
       'clients',
       'contacts',
       'email_reservations',
+      'event_log_clock',
       'events',
       'idempotency_keys',
       'log_checkpoints',

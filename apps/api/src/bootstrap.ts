@@ -8,6 +8,7 @@ import { Logger } from '@nestjs/common';
 import { tokenSecret } from '@app/auth';
 import { SystemClock, type AppConfig, type Clock } from '@app/config';
 import { Database } from '@app/database';
+import { continueLogAfterRestore } from '@app/event-store';
 import { registerQueueDashboard } from './admin/queue-dashboard.js';
 import { registerConsole } from './console/console.plugin.js';
 import { ApiModule } from './api.module.js';
@@ -36,7 +37,18 @@ export interface ApiOptions {
 /** Builds the HTTP application, ready to `listen` (or to `inject` in tests). */
 export async function createApi(config: AppConfig, options: ApiOptions = {}): Promise<NestFastifyApplication> {
   const logger = new Logger('Http');
-  const database = new Database({ url: config.DATABASE_URL, applicationName: 'contacts-api' });
+  // A request waits a few seconds for a lock (a busy contact, a read table being swapped in), then
+  // is answered 503 with Retry-After instead of holding its client and a connection indefinitely.
+  const database = new Database({
+    url: config.DATABASE_URL,
+    applicationName: 'contacts-api',
+    lockTimeoutMs: 5_000,
+    statementTimeoutMs: 15_000,
+  });
+  // `npm run start:api` does not migrate: a database restored into a new server is taken onto the
+  // log's clock here too, before this process appends anything. Postgres may be down at start:
+  // the API still starts, and /health tells.
+  await continueLogAfterRestore(database).catch((error: unknown) => logger.warn(`event log clock: ${(error as Error).message}`));
   const secret = await tokenSecret(database, config.TOKEN_SECRET);
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,

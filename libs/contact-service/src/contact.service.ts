@@ -11,6 +11,7 @@ import {
   fold,
   formatAtom,
   InviteUnusable,
+  inviteUnusableReason,
   passwordProblems,
   StaleVersion,
   type ContactCommand,
@@ -27,10 +28,17 @@ import { InviteTokens } from '@app/auth';
 import type { Clock } from '@app/config';
 import type { Database, Queryable, Tx } from '@app/database';
 import { ConcurrencyError, EMPTY_STREAM, type EventMetadata, type EventStore, type StreamHead } from '@app/event-store';
-import { contactsProjection, saveManyAlongside, type ContactRow } from '@app/projections';
+import {
+  contactIdByInviteToken,
+  contactIdByRetiredInviteToken,
+  contactsProjection,
+  loadContact,
+  releaseEmail,
+  reserveEmail,
+  saveManyAlongside,
+  type ContactRow,
+} from '@app/projections';
 import type { RoleCatalogue } from '@app/roles';
-import { loadContact } from './contact.loader.js';
-import { releaseEmail, reserveEmail } from './email-reservations.js';
 import { HASH_CONCURRENCY, Slots } from './slots.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -83,6 +91,8 @@ interface Change {
   head: StreamHead;
   events: ContactEvent[];
   next: Contact;
+  /** when the events are recorded: never before the stream's last event */
+  recordedAt: Date;
   /** the read row of `next`, and the contact as the response shows it */
   row: ContactRow;
   view: ContactView;
@@ -103,7 +113,7 @@ const MAX_ATTEMPTS = 5;
 export class ContactService {
   private readonly hashing = new Slots(HASH_CONCURRENCY);
   /** Creates that need nothing else in their transaction go out together while others are in flight. */
-  private readonly starts = new WriteBatcher<{ change: Change; metadata: EventMetadata; now: Date }>((items) => this.start(items), {
+  private readonly starts = new WriteBatcher<{ change: Change; metadata: EventMetadata }>((items) => this.start(items), {
     maxInFlight: 4,
     maxBatch: 64,
   });
@@ -142,11 +152,11 @@ export class ContactService {
     if (!hooks && change.reservations.length === 0) {
       // Nothing else must commit with it: the append and the read row go as one statement, with
       // the other creates of the moment.
-      await this.starts.submit({ change, metadata, now });
+      await this.starts.submit({ change, metadata });
     } else {
       await this.db.transaction(async (tx) => {
         await hooks?.begin(tx);
-        await this.write(tx, change, metadata, now);
+        await this.write(tx, change, metadata);
         await hooks?.complete(tx, change.view);
         return change.next;
       });
@@ -251,31 +261,17 @@ export class ContactService {
     return this.change(contact.id, () => ({ type: 'AcceptInvite', contactId: contact.id, tokenHash, passwordHash }), metadata);
   }
 
-  private async retiredInviteHolder(tokenHash: string): Promise<string | undefined> {
-    const { rows } = await this.db.query<{ id: string }>({
-      name: 'contact_by_retired_invite',
-      text: `SELECT id FROM contacts WHERE state ? 'retiredInvite' AND state #>> '{retiredInvite,tokenHash}' = $1`,
-      values: [tokenHash],
-    });
-    return rows[0]?.id;
-  }
-
   /** The contact whose live invite has this token hash, judged before any hashing or locking. */
   private async inviteHolder(tokenHash: string): Promise<Contact> {
-    const { rows } = await this.db.query<{ id: string }>({
-      name: 'contact_by_invite',
-      text: `SELECT id FROM contacts WHERE state #>> '{invite,tokenHash}' = $1`,
-      values: [tokenHash],
-    });
     // A retired invite (its contact's email or password changed) is looked for only when no live one has the token.
-    const id = rows[0]?.id ?? (await this.retiredInviteHolder(tokenHash));
+    const id = (await contactIdByInviteToken(this.db, tokenHash)) ?? (await contactIdByRetiredInviteToken(this.db, tokenHash));
     // A token of an earlier invite is no longer on any contact: it reads as unknown.
     if (id === undefined) throw new InviteUnusable('unknown');
     const { state } = await loadContact(this.db, id);
-    if (state?.retiredInvite?.tokenHash === tokenHash) throw new InviteUnusable('retired');
-    if (state?.invite?.tokenHash !== tokenHash) throw new InviteUnusable('superseded');
-    if (state.invite.status === 'accepted') throw new InviteUnusable('used');
-    if (new Date(state.invite.expiresAt).getTime() <= this.clock.now().getTime()) throw new InviteUnusable('expired');
+    if (state === null) throw new InviteUnusable('unknown');
+    if (state.retiredInvite?.tokenHash === tokenHash) throw new InviteUnusable('retired');
+    const unusable = inviteUnusableReason(state.invite, tokenHash, this.clock.now());
+    if (unusable !== null) throw new InviteUnusable(unusable);
     return state;
   }
 
@@ -302,20 +298,22 @@ export class ContactService {
   ): Promise<{ view: ContactView; events: ContactEvent[] }> {
     const { hooks, expectedVersion } = options;
     for (let attempt = 1; ; attempt++) {
-      const now = this.clock.now();
       try {
         const done = await this.db.transaction(async (tx) => {
           await hooks?.begin(tx);
           // One writer of a contact at a time: concurrent updates queue here instead of failing
           // on the expected version and retrying, and none of them is lost.
           await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [contactId]);
+          // The moment is read once the lock is held: a writer that waited does not record an
+          // earlier time than the one it waited for.
+          const now = this.clock.now();
           const { state, head } = await loadContact(tx, contactId);
           if (state === null) throw new ContactNotFound(contactId);
           if (expectedVersion !== undefined && expectedVersion !== state.version) {
             throw new StaleVersion(contactId, expectedVersion, state.version);
           }
           const change = this.plan(command(state, now), state, head, now);
-          await this.write(tx, change, metadata, now);
+          await this.write(tx, change, metadata);
           await hooks?.complete(tx, change.view);
           return { view: change.view, events: change.events };
         });
@@ -330,9 +328,11 @@ export class ContactService {
   /** Decides one command against a loaded stream: the events, and the contact and writes they lead to. */
   private plan(command: ContactCommand, state: ContactState, head: StreamHead, now: Date): Change {
     const events = decide(command, state, now);
-    const recordedAt = now.toISOString();
+    // Another replica's clock may run behind the one that wrote the last event: a stream's
+    // recorded times never go back, so `asOf` never sees a later version before an earlier one.
+    const recordedAt = state !== null && new Date(state.updated) > now ? new Date(state.updated) : now;
     const next = fold(
-      events.map((event, i) => ({ ...event, version: head.version + i + 1, recordedAt })),
+      events.map((event, i) => ({ ...event, version: head.version + i + 1, recordedAt: recordedAt.toISOString() })),
       state,
     );
     if (next === null) throw new Error(`stream ${command.contactId} holds no contact after ${command.type}`);
@@ -345,6 +345,7 @@ export class ContactService {
       contactId: command.contactId,
       head,
       events,
+      recordedAt,
       next,
       row,
       view: atMoment(row.view, now),
@@ -353,7 +354,7 @@ export class ContactService {
   }
 
   /** Writes a planned change: reservations first, then the events with their read row alongside. */
-  private async write(on: Queryable, change: Change, metadata: EventMetadata, now: Date): Promise<void> {
+  private async write(on: Queryable, change: Change, metadata: EventMetadata): Promise<void> {
     if (change.events.length === 0) return;
     for (const step of change.reservations) {
       if ('release' in step) await releaseEmail(on, change.contactId, step.release);
@@ -362,18 +363,18 @@ export class ContactService {
     // The head hash of the row is filled in by the append it rides along with.
     await this.store.append(on, change.contactId, change.head, change.events, {
       metadata,
-      recordedAt: now,
+      recordedAt: change.recordedAt,
       alongside: contactsProjection.saveAlongside(change.row),
     });
   }
 
   /** New contacts' events and read rows, in one statement. */
-  private async start(items: { change: Change; metadata: EventMetadata; now: Date }[]): Promise<void> {
+  private async start(items: { change: Change; metadata: EventMetadata }[]): Promise<void> {
     const [only] = items;
-    if (items.length === 1 && only) return this.write(this.db, only.change, only.metadata, only.now);
+    if (items.length === 1 && only) return this.write(this.db, only.change, only.metadata);
     await this.store.startStreams(
       this.db,
-      items.map(({ change, metadata, now }) => ({ streamId: change.contactId, events: change.events, metadata, recordedAt: now })),
+      items.map(({ change, metadata }) => ({ streamId: change.contactId, events: change.events, metadata, recordedAt: change.recordedAt })),
       saveManyAlongside(items.map(({ change }) => change.row)),
     );
   }

@@ -1,3 +1,3 @@
 export * from './contact.service.js';
-export * from './email-reservations.js';
-export * from './contact.loader.js';
+// The loader moved to the owner of the read table it starts from; re-exported for its callers here.
+export { loadContact, type LoadedContact } from '@app/projections';

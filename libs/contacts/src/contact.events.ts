@@ -131,3 +131,13 @@ export const CONTACT_EVENT_TYPES: readonly ContactEventType[] = [
 
 /** An event as it was recorded: its place in the stream and the moment it was written. */
 export type Recorded<E extends ContactEvent = ContactEvent> = E & { version: number; recordedAt: string };
+
+const KNOWN_TYPES: ReadonlySet<string> = new Set(CONTACT_EVENT_TYPES);
+
+/**
+ * An event as stored is one of this domain's events when its type is one the domain knows. The
+ * data of a known type is trusted as the domain wrote it: the log is append-only and hash-chained.
+ */
+export function isContactEvent(event: { type: string; data: unknown }): event is ContactEvent {
+  return KNOWN_TYPES.has(event.type) && typeof event.data === 'object' && event.data !== null;
+}

@@ -39,6 +39,13 @@ export interface Contact {
   updated: string;
 }
 
+/**
+ * The version of what `evolve` makes of a stream. A stored snapshot carries the version that folded
+ * it, and one of another version is folded again from the events. Raise it whenever `evolve` reads
+ * an event differently, reads a new event type, or `Contact` changes shape.
+ */
+export const FOLD_VERSION = 1;
+
 /** Before its first event a stream holds no contact. */
 export type ContactState = Contact | null;
 

@@ -1,6 +1,7 @@
 import type { AddressData, ContactType, GrantStatus, PendingReason } from './contact.events.js';
 import { formatAtom } from './contact.rules.js';
 import type { Contact } from './contact.state.js';
+import { grantIsLive, hasPassed } from './contact.time.js';
 
 /** An address as shown: the same fields as stored, with the inherited names filled in. */
 export type AddressView = AddressData;
@@ -76,13 +77,11 @@ export function toContactView(contact: Contact): ContactView {
 
 /** The view as of `now`: expired grants are gone and an unaccepted invite past its time is `expired`. */
 export function atMoment(view: ContactView, now: Date): ContactView {
-  const t = now.getTime();
-  const expired = (iso: string | null): boolean => iso !== null && new Date(iso).getTime() <= t;
   const invite =
-    view.invite && view.invite.status !== 'accepted' && expired(view.invite.expiresAt)
+    view.invite && view.invite.status !== 'accepted' && hasPassed(view.invite.expiresAt, now)
       ? { ...view.invite, status: 'expired' as const }
       : view.invite;
-  const accessRoles = view.accessRoles.filter((r) => !expired(r.expires));
+  const accessRoles = view.accessRoles.filter((r) => grantIsLive(r, now));
   if (invite === view.invite && accessRoles.length === view.accessRoles.length) return view;
   return { ...view, accessRoles, invite };
 }

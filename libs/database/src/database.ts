@@ -19,6 +19,10 @@ export interface DatabaseOptions {
   applicationName?: string;
   /** how long an unused connection stays open (pg's default: 10 s) */
   idleTimeoutMs?: number;
+  /** how long a statement may wait for a lock before it fails (55P03); 0: as long as it takes */
+  lockTimeoutMs?: number;
+  /** how long a statement may run before it is cancelled (57014); 30 s unless given */
+  statementTimeoutMs?: number;
 }
 
 /**
@@ -34,7 +38,11 @@ export class Database implements Queryable {
       max: options.max ?? 20,
       idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
       application_name: options.applicationName ?? 'contacts',
-      options: '-c idle_in_transaction_session_timeout=10000 -c statement_timeout=30000',
+      options: [
+        '-c idle_in_transaction_session_timeout=10000',
+        `-c statement_timeout=${options.statementTimeoutMs ?? 30_000}`,
+        `-c lock_timeout=${options.lockTimeoutMs ?? 0}`,
+      ].join(' '),
     });
     // An idle client that loses its server connection must not crash the process.
     this.pool.on('error', () => undefined);
@@ -72,6 +80,8 @@ export class Database implements Queryable {
 /** Postgres error codes the service reacts to. */
 export const PgError = {
   uniqueViolation: '23505',
+  lockNotAvailable: '55P03',
+  queryCanceled: '57014',
   duplicateDatabase: '42P04',
   invalidCatalogName: '3D000',
 } as const;

@@ -7,6 +7,7 @@ import { ContactSnapshots1732600000000 } from './migrations/1732600000000-contac
 import { Dispatcher1732700000000 } from './migrations/1732700000000-dispatcher.js';
 import { GrantExpiry1732800000000 } from './migrations/1732800000000-grant-expiry.js';
 import { UnsentInvites1732900000000 } from './migrations/1732900000000-unsent-invites.js';
+import { LogAfterRestore1733100000000 } from './migrations/1733100000000-log-after-restore.js';
 
 export const MIGRATIONS = [
   InitialSchema1732400000000,
@@ -15,6 +16,7 @@ export const MIGRATIONS = [
   Dispatcher1732700000000,
   GrantExpiry1732800000000,
   UnsentInvites1732900000000,
+  LogAfterRestore1733100000000,
 ];
 
 /** Any fixed number: migrating processes queue on it so two never run migrations at once. */
@@ -38,6 +40,8 @@ export async function migrate(url: string): Promise<string[]> {
     await source.initialize();
     try {
       const applied = await source.runMigrations({ transaction: 'each' });
+      // A database restored into a new server is taken onto the log's clock before anything appends.
+      await lock.query('SELECT continue_log_after_restore()');
       return applied.map((m) => m.name);
     } finally {
       await source.destroy();

@@ -107,8 +107,7 @@ export function check(row: Row, cursor: Cursor, report: ChainReport): Cursor {
       type: row.type,
       data: row.data,
       metadata: row.metadata,
-      // as `append` hashed it: the ISO text of the millisecond it recorded
-      recordedAt: row.recorded_at.toISOString(),
+      recordedAt: row.recorded_at,
     };
     if (eventHash(previousHash, content) !== row.hash) {
       reason = 'its hash does not match its content and the hash of the event before it';

@@ -173,12 +173,13 @@ export class EventStore {
   /**
    * The whole log in commit order after `after` (DESIGN §3.3). Only transactions older than every
    * one still running are visible, so an event whose transaction commits late can never be passed
-   * over: until it commits, nothing after it is handed out either.
+   * over: until it commits, nothing after it is handed out either. Transaction ids are on the log's
+   * clock (`log_horizon()`), which carries on past a restore into a new server.
    */
   async readAll(after: LogCheckpoint | null, limit = 1000, on: Queryable = this.db): Promise<StoredEvent[]> {
     const { rows } = await on.query<EventRow>(
       `SELECT ${COLUMNS} FROM events
-       WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       WHERE transaction_id < (SELECT log_horizon())
          AND (transaction_id, position) > ($1::xid8, $2::bigint)
        ORDER BY transaction_id, position
        LIMIT $3`,
@@ -203,7 +204,7 @@ export class EventStore {
     }
     const { rows } = await this.db.query<EventRow>(
       `SELECT ${COLUMNS} FROM events
-       WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       WHERE transaction_id < (SELECT log_horizon())
          AND (transaction_id, position) > ($1::xid8, $2::bigint)
          AND ($4::text IS NULL OR type = $4)
          AND ($5::uuid IS NULL OR stream_id = $5)
@@ -213,6 +214,30 @@ export class EventStore {
     );
     return rows.map(toStored);
   }
+}
+
+/**
+ * Takes a log restored into a new server onto the log's clock, so events appended from now on
+ * follow the restored ones in commit order. Run at start, before anything appends; a no-op on a
+ * server the log was not restored into. Tells how far the clock moved (0: not at all).
+ */
+export async function continueLogAfterRestore(on: Queryable): Promise<bigint> {
+  const { rows } = await on.query<{ moved: string }>('SELECT continue_log_after_restore()::text AS moved');
+  return BigInt(rows[0]?.moved ?? '0');
+}
+
+/**
+ * Events no reader of the log can reach: their transaction id is beyond any this server has
+ * started, so they wait behind a horizon that will not pass them for a very long time. Only a
+ * restore that was not followed by `continueLogAfterRestore` leaves such events; at most `limit`
+ * are counted.
+ */
+export async function unreachableEvents(on: Queryable, limit = 1000): Promise<number> {
+  const { rows } = await on.query<{ n: string }>(
+    'SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE transaction_id >= (SELECT log_snapshot_xmax()) LIMIT $1) ahead',
+    [limit],
+  );
+  return Number(rows[0]?.n ?? 0);
 }
 
 export interface FeedQuery {

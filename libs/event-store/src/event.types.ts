@@ -48,3 +48,11 @@ export class ConcurrencyError extends Error {
     this.name = 'ConcurrencyError';
   }
 }
+
+/** A stored event of a type this release does not know: a newer release wrote it. */
+export class UnknownEventType extends Error {
+  constructor(readonly type: string) {
+    super(`unknown event type ${JSON.stringify(type)}: a newer release wrote it`);
+    this.name = 'UnknownEventType';
+  }
+}

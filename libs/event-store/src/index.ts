@@ -4,3 +4,4 @@ export * from './event-store.js';
 export * from './event.types.js';
 export * from './chain-verifier.js';
 export * from './stream-verifier.js';
+export * from './recorded-event.js';

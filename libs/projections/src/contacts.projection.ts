@@ -1,5 +1,6 @@
 import {
   CONTACT_EVENT_TYPES,
+  FOLD_VERSION,
   fold,
   normalizeEmail,
   toContactView,
@@ -7,10 +8,15 @@ import {
   type ContactEventType,
   type ContactState,
   type ContactView,
-  type Recorded,
 } from '@app/contacts';
 import type { Queryable } from '@app/database';
-import type { AlongsideStatement, StoredEvent } from '@app/event-store';
+import { toRecorded, type AlongsideStatement, type StoredEvent } from '@app/event-store';
+
+/**
+ * The folded contact as the read row keeps it, with the version of the fold that made it: a
+ * snapshot of another fold is not used (see `loadContact`).
+ */
+export type ContactSnapshot = Contact & { foldVersion: number };
 
 /** The row of the `contacts` read table a contact's state projects to. */
 export interface ContactRow {
@@ -22,7 +28,7 @@ export interface ContactRow {
   created: string;
   view: ContactView;
   /** the folded contact: a snapshot commands start from instead of re-reading the stream */
-  state: Contact;
+  state: ContactSnapshot;
   /** the hash of the stream's last event, which the next append chains from */
   headHash: string | null;
   /** the earliest `expires` of the contact's grants: the expiry sweep finds what is due by it */
@@ -41,7 +47,7 @@ export const contactsProjection = {
   toRow(state: ContactState, headHash: string | null = null): ContactRow | null {
     if (state === null) return null;
     return {
-      state,
+      state: { ...state, foldVersion: FOLD_VERSION },
       headHash,
       id: state.id,
       type: state.type,
@@ -55,7 +61,7 @@ export const contactsProjection = {
   },
 
   fromEvents(events: StoredEvent[]): ContactRow | null {
-    return this.toRow(fold(events.map(asRecorded)), events.at(-1)?.hash ?? null);
+    return this.toRow(fold(events.map(toRecorded)), events.at(-1)?.hash ?? null);
   },
 
   /** Writes the row unless the table already holds a later version of it. */
@@ -134,9 +140,4 @@ function earliest(dates: (string | null)[]): string | null {
   let first: string | null = null;
   for (const date of dates) if (date !== null && (first === null || new Date(date) < new Date(first))) first = date;
   return first;
-}
-
-/** Events of a contact stream as the domain reads them. */
-export function asRecorded(event: StoredEvent): Recorded {
-  return { type: event.type, data: event.data, version: event.version, recordedAt: event.recordedAt } as Recorded;
 }

@@ -1,5 +1,6 @@
-import { atMoment, fold, normalizeEmail, toContactView, type ContactType, type ContactView, type Recorded } from '@app/contacts';
+import { atMoment, fold, normalizeEmail, toContactView, type ContactType, type ContactView } from '@app/contacts';
 import type { Queryable } from '@app/database';
+import { EventStore, toRecorded } from '@app/event-store';
 
 export interface ContactFilter {
   email?: string;
@@ -16,7 +17,11 @@ export interface ContactPage {
 
 /** Reads of the `contacts` table, shown as of `now` (an expired grant is never shown active). */
 export class ContactQueries {
-  constructor(private readonly db: Queryable) {}
+  private readonly events: EventStore;
+
+  constructor(private readonly db: Queryable) {
+    this.events = new EventStore(db);
+  }
 
   async byId(id: string, now: Date): Promise<ContactView | null> {
     const { rows } = await this.db.query<{ view: ContactView }>({
@@ -34,16 +39,10 @@ export class ContactQueries {
    * expiry had passed by then is not shown). Null when it did not exist yet.
    */
   async asOf(id: string, at: Date): Promise<ContactView | null> {
-    const { rows } = await this.db.query<{ type: string; data: Record<string, unknown>; version: number; recorded_at: Date }>(
-      `SELECT type, data, stream_version AS version, recorded_at FROM events WHERE stream_id = $1 ORDER BY stream_version`,
-      [id],
-    );
+    const { events } = await this.events.readStream(id);
     // The stream up to its first event recorded after `at`: a later version never counts before an earlier one.
-    const cut = rows.findIndex((r) => r.recorded_at.getTime() > at.getTime());
-    const past = cut === -1 ? rows : rows.slice(0, cut);
-    const state = fold(
-      past.map((r) => ({ type: r.type, data: r.data, version: r.version, recordedAt: r.recorded_at.toISOString() }) as Recorded),
-    );
+    const cut = events.findIndex((e) => new Date(e.recordedAt).getTime() > at.getTime());
+    const state = fold((cut === -1 ? events : events.slice(0, cut)).map(toRecorded));
     return state && atMoment(toContactView(state), at);
   }
 
@@ -66,7 +65,7 @@ export class ContactQueries {
     values.push(filter.limit, (filter.page - 1) * filter.limit);
     const [page, count] = await Promise.all([
       this.db.query<{ view: ContactView }>(
-        `SELECT view FROM contacts ${clause} ORDER BY created, id LIMIT $${values.length - 1} OFFSET $${values.length}`,
+        `SELECT view FROM contacts ${clause} ORDER BY created DESC, id DESC LIMIT $${values.length - 1} OFFSET $${values.length}`,
         values,
       ),
       this.db.query<{ total: string }>(`SELECT count(*) AS total FROM contacts ${clause}`, values.slice(0, -2)),
@@ -77,4 +76,27 @@ export class ContactQueries {
       pagination: { page: filter.page, limit: filter.limit, total, totalPages: Math.ceil(total / filter.limit) },
     };
   }
+}
+
+/**
+ * The contact whose invite has this token hash, if any: the invite page finds its person through
+ * the index on this expression, so the text must stay as the index has it.
+ */
+export async function contactIdByInviteToken(on: Queryable, tokenHash: string): Promise<string | undefined> {
+  const { rows } = await on.query<{ id: string }>({
+    name: 'contact_by_invite',
+    text: `SELECT id FROM contacts WHERE state #>> '{invite,tokenHash}' = $1`,
+    values: [tokenHash],
+  });
+  return rows[0]?.id;
+}
+
+/** The contact whose retired invite (its email or password changed since) had this token hash. */
+export async function contactIdByRetiredInviteToken(on: Queryable, tokenHash: string): Promise<string | undefined> {
+  const { rows } = await on.query<{ id: string }>({
+    name: 'contact_by_retired_invite',
+    text: `SELECT id FROM contacts WHERE state ? 'retiredInvite' AND state #>> '{retiredInvite,tokenHash}' = $1`,
+    values: [tokenHash],
+  });
+  return rows[0]?.id;
 }

@@ -68,9 +68,9 @@ export async function changedSince(on: Client, snapshot: string): Promise<string
   for (;;) {
     const { rows } = await on.query<{ stream_id: string; tx: string; position: string; seen: boolean }>({
       name: 'rebuild_changed_since',
-      text: `SELECT stream_id, transaction_id::text AS tx, position, pg_visible_in_snapshot(transaction_id, $1::pg_snapshot) AS seen
+      text: `SELECT stream_id, transaction_id::text AS tx, position, log_visible_in_snapshot(transaction_id, $1::pg_snapshot) AS seen
              FROM events
-             WHERE (transaction_id, position) > (coalesce($2::xid8, pg_snapshot_xmin($1::pg_snapshot)), coalesce($3::bigint, 0))
+             WHERE (transaction_id, position) > (coalesce($2::xid8, log_snapshot_xmin($1::pg_snapshot)), coalesce($3::bigint, 0))
              ORDER BY transaction_id, position LIMIT $4`,
       values: [snapshot, ...after, CHANGED_PAGE],
     });

@@ -2,8 +2,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { emailReservation, fold, type ContactState } from '@app/contacts';
-import type { StoredEvent } from '@app/event-store';
-import { asRecorded, contactsProjection, textArrayLiteral, type ContactRow } from './contacts.projection.js';
+import { toRecorded } from '@app/event-store';
+import { contactsProjection, textArrayLiteral, type ContactRow } from './contacts.projection.js';
 import type { Client, Rebuild } from './read-tables.context.js';
 
 /** Loading the shadow tables: the log read stream by stream, folded, and written (COPY on the first fill). */
@@ -161,7 +161,10 @@ class StreamFold {
       this.state = null;
       this.count += 1;
     }
-    this.state = fold([asRecorded(toStored(event))], this.state);
+    this.state = fold(
+      [toRecorded({ type: event.type, data: event.data, version: event.stream_version, recordedAt: event.recorded_at })],
+      this.state,
+    );
     this.hash = event.hash;
     return finished;
   }
@@ -170,20 +173,6 @@ class StreamFold {
   finish(): ContactRow | null {
     return this.streamId === null ? null : contactsProjection.toRow(this.state, this.hash);
   }
-}
-
-function toStored(row: EventRow): StoredEvent {
-  return {
-    position: row.position,
-    streamId: row.stream_id,
-    version: row.stream_version,
-    type: row.type,
-    data: row.data,
-    metadata: { clientId: null, requestId: null, correlationId: null, causationId: null },
-    recordedAt: row.recorded_at.toISOString(),
-    transactionId: '',
-    hash: row.hash,
-  };
 }
 
 /** COPY … FROM STDIN in CSV: a null is an unquoted empty field, every other value is quoted. */

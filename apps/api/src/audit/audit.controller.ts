@@ -30,7 +30,13 @@ class AuditEventResponse {
   @ApiProperty({ type: Number, description: 'the position in the log (pass it as `after` to page)' }) position!: number;
   @ApiProperty({ type: String, format: 'uuid', description: 'the contact id' }) streamId!: string;
   @ApiProperty({ type: Number }) version!: number;
-  @ApiProperty({ enum: CONTACT_EVENT_TYPES }) type!: string;
+  // Open, not an enum: during a rolling upgrade a newer release may have written a type this one does not know.
+  @ApiProperty({
+    type: String,
+    example: 'ContactCreated',
+    description: `the event's type: ${CONTACT_EVENT_TYPES.join(', ')}, or one a newer release added`,
+  })
+  type!: string;
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'the event; password hashes shown as "[redacted]"' })
   data!: Record<string, unknown>;
   @ApiProperty({ type: EventMetadataResponse }) metadata!: EventMetadataResponse;

@@ -1,7 +1,6 @@
 import diff from 'microdiff';
 import { evolve, formatAtom, redactSecrets, toContactView, type ContactState, type ContactView } from '@app/contacts';
-import type { StoredEvent } from '@app/event-store';
-import { asRecorded } from '@app/projections';
+import { toRecorded, type StoredEvent } from '@app/event-store';
 
 /** A field of the contact an event changed, as shown: its path and its value before and after. */
 export interface FieldChange {
@@ -31,7 +30,7 @@ const shown = (value: unknown): string =>
 export function viewsAfterEachEvent(events: readonly StoredEvent[]): (ContactView | null)[] {
   let state: ContactState = null;
   return events.map((event) => {
-    state = evolve(state, asRecorded(event));
+    state = evolve(state, toRecorded(event));
     return state && toContactView(state);
   });
 }

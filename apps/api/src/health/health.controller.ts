@@ -2,6 +2,7 @@ import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/co
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { Database } from '@app/database';
+import { unreachableEvents } from '@app/event-store';
 import { ApiProblems } from '../docs/problem.schema.js';
 import { problem, ProblemException } from '../http/problem.js';
 import { QueueBackendProbe } from './queue-backend.probe.js';
@@ -22,7 +23,7 @@ class ReadinessSchema {
   @ApiProperty({
     type: 'object',
     additionalProperties: { $ref: getSchemaPath(CheckSchema) },
-    example: { postgres: { status: 'up' }, queue: { status: 'up', backend: 'redis' } },
+    example: { postgres: { status: 'up' }, log: { status: 'up' }, queue: { status: 'up', backend: 'redis' } },
   })
   checks!: Checks;
 }
@@ -63,7 +64,8 @@ export class HealthController {
     summary: 'Readiness',
     operationId: 'readiness',
     security: [],
-    description: 'No token needed. 200 while Postgres and the queue store (Redis, or the PostgreSQL backend) answer; 503 otherwise.',
+    description:
+      'No token needed. 200 while Postgres and the queue store (Redis, or the PostgreSQL backend) answer and every event of the log can be read in commit order; 503 otherwise.',
   })
   @ApiOkResponse({ type: ReadinessSchema })
   @ApiProblems(503)
@@ -75,6 +77,15 @@ export class HealthController {
             .check('postgres')
             .attempt(async () => {
               await this.db.query('SELECT 1');
+            })
+            .withTimeout(CHECK_TIMEOUT_MS),
+        () =>
+          this.indicators
+            .check('log')
+            .attempt(async () => {
+              // Events no reader can reach (a restore not taken onto the log's clock): nothing new
+              // would be dispatched or shown in the feed.
+              if ((await unreachableEvents(this.db, 1)) > 0) throw new Error('the event log holds events no reader can reach');
             })
             .withTimeout(CHECK_TIMEOUT_MS),
         () =>

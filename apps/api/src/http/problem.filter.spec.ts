@@ -1,4 +1,5 @@
 import { ApprovalBypassForbidden, fieldError } from '@app/contacts';
+import { UnknownEventType } from '@app/event-store';
 import { toProblem } from './problem.filter.js';
 
 describe(toProblem.name, () => {
@@ -13,6 +14,25 @@ describe(toProblem.name, () => {
     expect(sut.problem.status).toBe(503);
     expect(sut.headers['retry-after']).toBe('1');
     expect(JSON.stringify(sut.problem)).not.toContain(message);
+  });
+
+  it.each([
+    ['55P03', 'busy', 'canceling statement due to lock timeout'],
+    ['57014', 'timeout', 'canceling statement due to statement timeout'],
+  ])('answers a statement that waited too long (%s) with 503 %s and Retry-After, not 500', (code, slug, message) => {
+    const sut = toProblem(Object.assign(new Error(message), { code }));
+
+    expect(sut.problem.status).toBe(503);
+    expect(sut.problem.type).toBe(`/problems/${slug}`);
+    expect(Number(sut.headers['retry-after'])).toBeGreaterThan(0);
+    expect(JSON.stringify(sut.problem)).not.toContain(message);
+  });
+
+  it('answers an event of a type a newer release wrote with 503 upgrade_in_progress and Retry-After', () => {
+    const sut = toProblem(new UnknownEventType('ContactMerged'));
+
+    expect(sut.problem).toMatchObject({ status: 503, type: '/problems/upgrade_in_progress' });
+    expect(Number(sut.headers['retry-after'])).toBeGreaterThan(0);
   });
 
   it('still answers an error it does not know with 500', () => {

@@ -8,7 +8,8 @@ import {
   GrantNotFound,
   StaleVersion,
 } from '@app/contacts';
-import { ConcurrencyError } from '@app/event-store';
+import { PgError } from '@app/database';
+import { ConcurrencyError, UnknownEventType } from '@app/event-store';
 import { RoleExists } from '@app/roles';
 import { problem, ProblemException, type Problem } from './problem.js';
 
@@ -79,6 +80,14 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
   if (error instanceof ContactAlreadyExists || error instanceof ConcurrencyError) {
     return { problem: problem(409, 'conflict', 'the contact changed while the request ran; retry it'), headers: {} };
   }
+  if (error instanceof UnknownEventType) {
+    // A newer release wrote an event this one cannot fold: during a rolling upgrade, until every
+    // replica runs the newer release. Reads of the read table still answer.
+    return {
+      problem: problem(503, 'upgrade_in_progress', 'the contact was changed by a newer version of the service; retry shortly'),
+      headers: { 'retry-after': '5' },
+    };
+  }
   if (error instanceof RoleExists) {
     return {
       problem: problem(409, 'role_exists', error.message, [{ pointer: '/role/reference', code: 'role_exists', message: error.message }]),
@@ -86,6 +95,15 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
     };
   }
   const code = (error as { code?: unknown } | null)?.code;
+  if (code === PgError.lockNotAvailable) {
+    return {
+      problem: problem(503, 'busy', 'what this request needs is locked by other work; retry shortly'),
+      headers: { 'retry-after': '1' },
+    };
+  }
+  if (code === PgError.queryCanceled) {
+    return { problem: problem(503, 'timeout', 'the database took too long to answer; retry shortly'), headers: { 'retry-after': '2' } };
+  }
   if (typeof code === 'string' && isUnavailable(code)) {
     return { problem: problem(503, 'unavailable', 'the database is busy or unreachable; retry shortly'), headers: { 'retry-after': '1' } };
   }

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { JobType } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '@app/database';
+import { unreachableEvents } from '@app/event-store';
 import type { ObservedQueues } from '../queues/observed-queues.js';
 
 /** Job states shown per queue: depths (waiting, active, delayed, …) and outcomes (completed, failed). */
@@ -120,6 +121,12 @@ export class ApiMetrics {
         collect: lagOnce,
       }),
     };
+    const unreachable: Gauge = new Gauge({
+      name: 'contacts_log_unreachable_events',
+      help: 'Events no reader of the log can reach (a restore into a new server that was not followed by a migrate); at most 1000 counted',
+      registers,
+      collect: () => this.collectUnreachable(unreachable),
+    });
   }
 
   private async collectQueues(jobs: Gauge<'queue' | 'state'>, queueUp: Gauge<'queue'>): Promise<void> {
@@ -137,6 +144,15 @@ export class ApiMetrics {
         }
       }),
     );
+  }
+
+  private async collectUnreachable(gauge: Gauge): Promise<void> {
+    try {
+      gauge.set(await withTimeout(unreachableEvents(this.database), 'unreachable events'));
+    } catch (error) {
+      gauge.set(Number.NaN);
+      this.logger.warn(`unreachable events: ${(error as Error).message}`);
+    }
   }
 
   private async collectLag(lag: { events: Gauge; seconds: Gauge; checkpointAge: Gauge }): Promise<void> {
