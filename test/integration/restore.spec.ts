@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +15,12 @@ import {
   type EventMetadata,
   type StoredEvent,
 } from '@app/event-store';
+import { until } from '../support/polling.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 const run = promisify(execFile);
-const BIN = '/usr/lib/postgresql/15/bin';
+/** The newest Postgres installed from Debian's packages, as .ci/run starts it. */
+const BIN = `/usr/lib/postgresql/${readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a))[0]}/bin`;
 const metadata: EventMetadata = { clientId: 'client-1', requestId: null, correlationId: null, causationId: null };
 const now = new Date('2026-01-15T10:00:00Z');
 
@@ -81,14 +83,15 @@ describe('the event log after a restore into a new server', () => {
   let source: TestDatabase;
   let server: Awaited<ReturnType<typeof aNewServer>>;
   let restored: Database;
-  let before: StoredEvent[];
+  let before: StoredEvent[] = [];
   const stream = randomUUID();
 
   beforeAll(async () => {
     source = await createTestDatabase('restore');
     const store = new EventStore(source.db);
     for (const tags of [['a'], ['b'], ['c']]) await appendTo(store, source.db, stream, tags);
-    before = await readWholeLog(store);
+    // Readers see an event once every older transaction on the server has ended, other test files' too.
+    await until(async () => (before = await readWholeLog(store)).length === 3, 20_000);
 
     server = await aNewServer();
     const dump = join(tmpdir(), `contacts-restore-${randomUUID()}.dump`);
