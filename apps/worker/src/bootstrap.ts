@@ -14,7 +14,8 @@ export async function createWorker(config: AppConfig, options: { clock?: Clock; 
   const serverSecret = await tokenSecret(database, config.TOKEN_SECRET);
   const app = await NestFactory.createApplicationContext(
     WorkerModule.forRoot({ config, clock: options.clock ?? new SystemClock(), database, serverSecret }),
-    { bufferLogs: true, logger: options.logs === false ? false : undefined },
+    // A module that fails to start rejects here rather than ending the process.
+    { bufferLogs: true, logger: options.logs === false ? false : undefined, abortOnError: false },
   );
   if (options.logs !== false) app.useLogger(app.get(Logger));
   app.enableShutdownHooks();

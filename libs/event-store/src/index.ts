@@ -3,3 +3,4 @@ export * from './event-hash.js';
 export * from './event-store.js';
 export * from './event.types.js';
 export * from './chain-verifier.js';
+export * from './log-checkpoints.js';
