@@ -6,14 +6,23 @@ import { SystemClock, type AppConfig, type Clock } from '@app/config';
 import { Database } from '@app/database';
 import { WorkerModule } from './worker.module.js';
 
-export async function createWorker(config: AppConfig, options: { clock?: Clock; logs?: boolean } = {}): Promise<INestApplicationContext> {
+export async function createWorker(
+  config: AppConfig,
+  options: { clock?: Clock; logs?: boolean; scheduleCheckMs?: number } = {},
+): Promise<INestApplicationContext> {
   // A connection for every job that may run at once (invites 8, roles 16, maintenance 1) and a few
   // for the dispatcher, kept open a while: a burst of expiries after a quiet spell must not wait
   // for connections to open (measured: 9 of 10 were opened inside the burst).
   const database = new Database({ url: config.DATABASE_URL, applicationName: 'contacts-worker', max: 30, idleTimeoutMs: 300_000 });
   const serverSecret = await tokenSecret(database, config.TOKEN_SECRET);
   const app = await NestFactory.createApplicationContext(
-    WorkerModule.forRoot({ config, clock: options.clock ?? new SystemClock(), database, serverSecret }),
+    WorkerModule.forRoot({
+      config,
+      clock: options.clock ?? new SystemClock(),
+      database,
+      serverSecret,
+      scheduleCheckMs: options.scheduleCheckMs,
+    }),
     // A module that fails to start rejects here rather than ending the process.
     { bufferLogs: true, logger: options.logs === false ? false : undefined, abortOnError: false },
   );

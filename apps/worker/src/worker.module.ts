@@ -21,12 +21,15 @@ import { MaintenanceWorker } from './maintenance/maintenance.worker.js';
 import { ExpireRoleProcessor } from './roles/expire-role.processor.js';
 import { ExpirySweep } from './roles/expiry-sweep.js';
 import { RolesWorker } from './roles/roles.worker.js';
+import { DEFAULT_SCHEDULE_CHECK_MS, ScheduleCheck } from './repeating-job.js';
 
 export interface WorkerDependencies {
   config: AppConfig;
   clock: Clock;
   database: Database;
   serverSecret: string;
+  /** how often the repeating jobs' schedules are checked (tests shorten it) */
+  scheduleCheckMs?: number;
 }
 
 /** Says once started where the queues and the mail go. */
@@ -60,7 +63,7 @@ class WorkerStartupReport implements OnApplicationBootstrap {
  */
 @Module({})
 export class WorkerModule {
-  static forRoot({ config, clock, database, serverSecret }: WorkerDependencies): DynamicModule {
+  static forRoot({ config, clock, database, serverSecret, scheduleCheckMs }: WorkerDependencies): DynamicModule {
     BullModule.queueClass = QueueOnStore;
     BullModule.workerClass = WorkerOnStore;
     const lockDurationMs = config.jobLockDurationMs;
@@ -78,6 +81,7 @@ export class WorkerModule {
       providers: [
         { provide: AppConfig, useValue: config },
         { provide: Clock, useValue: clock },
+        { provide: ScheduleCheck, useValue: new ScheduleCheck(scheduleCheckMs ?? DEFAULT_SCHEDULE_CHECK_MS) },
         { provide: Database, useValue: database },
         { provide: InviteTokens, useValue: new InviteTokens(serverSecret) },
         { provide: EventStore, useFactory: (db: Database) => new EventStore(db), inject: [Database] },

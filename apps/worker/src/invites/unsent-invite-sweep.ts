@@ -1,10 +1,10 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { Clock } from '@app/config';
 import { DueWorkQueries } from '@app/projections';
 import { sendInviteJobId } from '../dispatcher/dispatch.routes.js';
-import { RepeatingJob } from '../repeating-job.js';
+import { RepeatingJob, ScheduleCheck } from '../repeating-job.js';
 
 /** An invite younger than this is left to the dispatcher, which adds its job as it commits. */
 const GRACE_MS = 60_000;
@@ -18,19 +18,24 @@ const BATCH = 500;
  * Runs every minute and when the worker starts.
  */
 @Injectable()
-export class UnsentInviteSweep implements OnApplicationBootstrap {
+export class UnsentInviteSweep implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly schedule: RepeatingJob;
 
   constructor(
     @InjectQueue('invites') private readonly invites: Queue,
     @Inject(DueWorkQueries) private readonly due: DueWorkQueries,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(ScheduleCheck) check: ScheduleCheck,
   ) {
-    this.schedule = new RepeatingJob(invites, 'sweep-unsent-invites', 60_000, true);
+    this.schedule = new RepeatingJob(invites, 'sweep-unsent-invites', { everyMs: 60_000, runAtStart: true, checkEveryMs: check.everyMs });
   }
 
   onApplicationBootstrap(): Promise<void> {
     return this.schedule.start();
+  }
+
+  beforeApplicationShutdown(): void {
+    this.schedule.stop();
   }
 
   /** Returns how many unsent invites it found (each job added, or already there). */

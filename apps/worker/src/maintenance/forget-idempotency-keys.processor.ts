@@ -1,9 +1,9 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { Clock } from '@app/config';
 import { Database } from '@app/database';
-import { RepeatingJob } from '../repeating-job.js';
+import { RepeatingJob, ScheduleCheck } from '../repeating-job.js';
 
 /** Stripe's window: a key answers with its first response for 24 hours (apps/api/src/http/idempotency.ts). */
 const KEEP_MS = 24 * 60 * 60 * 1000;
@@ -27,19 +27,28 @@ export async function forgetIdempotencyKeys(db: Database, clock: Clock): Promise
 
 /** Forgets expired idempotency records every hour. */
 @Injectable()
-export class IdempotencyKeysCleanup implements OnApplicationBootstrap {
+export class IdempotencyKeysCleanup implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly schedule: RepeatingJob;
 
   constructor(
     @InjectQueue('maintenance') queue: Queue,
     @Inject(Database) private readonly db: Database,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(ScheduleCheck) check: ScheduleCheck,
   ) {
-    this.schedule = new RepeatingJob(queue, 'forget-idempotency-keys', 3_600_000, false);
+    this.schedule = new RepeatingJob(queue, 'forget-idempotency-keys', {
+      everyMs: 3_600_000,
+      runAtStart: false,
+      checkEveryMs: check.everyMs,
+    });
   }
 
   onApplicationBootstrap(): Promise<void> {
     return this.schedule.start();
+  }
+
+  beforeApplicationShutdown(): void {
+    this.schedule.stop();
   }
 
   run(): Promise<number> {

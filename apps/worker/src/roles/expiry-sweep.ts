@@ -1,11 +1,11 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { Clock } from '@app/config';
 import { ContactService } from '@app/contact-service';
 import type { EventMetadata } from '@app/event-store';
 import { DueWorkQueries } from '@app/projections';
-import { RepeatingJob } from '../repeating-job.js';
+import { RepeatingJob, ScheduleCheck } from '../repeating-job.js';
 
 /** Contacts looked at per round. */
 const BATCH = 500;
@@ -15,7 +15,7 @@ const BATCH = 500;
  * the queue store may lose its data. Runs every minute and when the worker starts.
  */
 @Injectable()
-export class ExpirySweep implements OnApplicationBootstrap {
+export class ExpirySweep implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly schedule: RepeatingJob;
 
   constructor(
@@ -23,12 +23,17 @@ export class ExpirySweep implements OnApplicationBootstrap {
     @Inject(ContactService) private readonly contacts: ContactService,
     @Inject(DueWorkQueries) private readonly due: DueWorkQueries,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(ScheduleCheck) check: ScheduleCheck,
   ) {
-    this.schedule = new RepeatingJob(queue, 'sweep-expired', 60_000, true);
+    this.schedule = new RepeatingJob(queue, 'sweep-expired', { everyMs: 60_000, runAtStart: true, checkEveryMs: check.everyMs });
   }
 
   onApplicationBootstrap(): Promise<void> {
     return this.schedule.start();
+  }
+
+  beforeApplicationShutdown(): void {
+    this.schedule.stop();
   }
 
   async run(metadata: EventMetadata): Promise<number> {
