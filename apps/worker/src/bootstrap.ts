@@ -1,5 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
+import type { JobsOptions } from 'bullmq';
 import { Logger } from 'nestjs-pino';
 import { tokenSecret } from '@app/auth';
 import { SystemClock, type AppConfig, type Clock } from '@app/config';
@@ -8,7 +9,7 @@ import { WorkerModule } from './worker.module.js';
 
 export async function createWorker(
   config: AppConfig,
-  options: { clock?: Clock; logs?: boolean; scheduleCheckMs?: number } = {},
+  options: { clock?: Clock; logs?: boolean; scheduleCheckMs?: number; jobOptions?: JobsOptions } = {},
 ): Promise<INestApplicationContext> {
   // A connection for every job that may run at once (invites 8, roles 16, maintenance 1) and a few
   // for the dispatcher, kept open a while: a burst of expiries after a quiet spell must not wait
@@ -22,6 +23,7 @@ export async function createWorker(
       database,
       serverSecret,
       scheduleCheckMs: options.scheduleCheckMs,
+      jobOptions: options.jobOptions,
     }),
     // A module that fails to start rejects here rather than ending the process.
     { bufferLogs: true, logger: options.logs === false ? false : undefined, abortOnError: false },

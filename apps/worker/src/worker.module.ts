@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
 import { BullModule, getQueueToken } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import { LoggerModule } from 'nestjs-pino';
 import { InviteTokens } from '@app/auth';
 import { AppConfig, Clock, logTransport } from '@app/config';
@@ -30,6 +30,8 @@ export interface WorkerDependencies {
   serverSecret: string;
   /** how often the repeating jobs' schedules are checked (tests shorten it) */
   scheduleCheckMs?: number;
+  /** the jobs' retries and retention, instead of DEFAULT_JOB_OPTIONS (tests shorten the retries) */
+  jobOptions?: JobsOptions;
 }
 
 /** Says once started where the queues and the mail go. */
@@ -63,7 +65,7 @@ class WorkerStartupReport implements OnApplicationBootstrap {
  */
 @Module({})
 export class WorkerModule {
-  static forRoot({ config, clock, database, serverSecret, scheduleCheckMs }: WorkerDependencies): DynamicModule {
+  static forRoot({ config, clock, database, serverSecret, scheduleCheckMs, jobOptions }: WorkerDependencies): DynamicModule {
     BullModule.queueClass = QueueOnStore;
     BullModule.workerClass = WorkerOnStore;
     const lockDurationMs = config.jobLockDurationMs;
@@ -74,7 +76,7 @@ export class WorkerModule {
         BullModule.forRootAsync({
           extraProviders: [{ provide: AppConfig, useValue: config }],
           inject: [AppConfig],
-          useFactory: (appConfig: AppConfig) => queueOptionsOf(queueBackendOf(appConfig)),
+          useFactory: (appConfig: AppConfig) => queueOptionsOf(queueBackendOf(appConfig), jobOptions),
         }),
         BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
       ],

@@ -49,8 +49,8 @@ function isPostgres(connection: unknown): connection is PostgresConnection {
 }
 
 /** A queue's options on this backend: the shared configuration of the worker's BullModule too. */
-export function queueOptionsOf(backend: QueueBackend): QueueOptions {
-  return { connection: connectionOf(backend, QUEUE_POOL), prefix: backend.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS };
+export function queueOptionsOf(backend: QueueBackend, jobOptions: JobsOptions = DEFAULT_JOB_OPTIONS): QueueOptions {
+  return { connection: connectionOf(backend, QUEUE_POOL), prefix: backend.prefix, defaultJobOptions: jobOptions };
 }
 
 // BullMQ takes its backend as a constructor argument beside the options. Typed, that argument

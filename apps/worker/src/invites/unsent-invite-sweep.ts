@@ -13,8 +13,9 @@ const BATCH = 500;
 /**
  * Adds the mail job again for every invite that is issued, unexpired and still unsent a minute
  * later: Postgres is the source of truth and the queue store may lose its jobs (a flushed Redis).
- * The job keeps the id the dispatcher gave it, so an invite whose job is still queued, retrying or
- * failed is not added twice, and the processor's own checks keep a mail from going out twice.
+ * The job keeps the id the dispatcher gave it, so an invite whose job is still queued or retrying
+ * is not added twice, one that failed is retried, and the processor's own checks keep a mail from
+ * going out twice.
  * Runs every minute and when the worker starts.
  */
 @Injectable()
@@ -50,9 +51,22 @@ export class UnsentInviteSweep implements OnApplicationBootstrap, BeforeApplicat
       await this.invites.addBulk(
         invites.map((data) => ({ name: 'send-invite', data, opts: { jobId: sendInviteJobId(data.eventPosition) } })),
       );
+      await this.retryFailed(invites.map((invite) => sendInviteJobId(invite.eventPosition)));
       found += invites.length;
       after = invites.at(-1)?.contactId ?? after;
       if (invites.length < BATCH) return found;
+    }
+  }
+
+  /**
+   * An invite whose job failed past its retries (the SMTP server refused for longer) is still
+   * unsent: its job, kept a week under the same id, would make the add above a no-op. It is run
+   * again with its attempts reset; the processor's checks keep the mail to one.
+   */
+  private async retryFailed(jobIds: string[]): Promise<void> {
+    for (const id of jobIds) {
+      const job = await this.invites.getJob(id);
+      if (job && (await job.isFailed())) await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
     }
   }
 }
