@@ -1,169 +1,93 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  Module,
-  type DynamicModule,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
-import type { Job, Queue, Worker } from 'bullmq';
+import { Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import { LoggerModule } from 'nestjs-pino';
 import { InviteTokens } from '@app/auth';
 import { AppConfig, Clock, logTransport } from '@app/config';
 import { ContactService } from '@app/contact-service';
-import { Database } from '@app/database';
-import { EventStore } from '@app/event-store';
-import { createMailer, type Mailer } from '@app/mail';
-import { openQueue, QUEUE_NAMES, queueBackendOf, type ExpireRoleJob, type QueueName, type SendInviteJob } from '@app/queues';
+import { Database, withoutCredentials } from '@app/database';
+import { DISPATCHER_CONSUMER, EventStore } from '@app/event-store';
+import { DueWorkQueries } from '@app/projections';
+import { QUEUE_NAMES, queueBackendOf, queueOptionsOf, QueueOnStore, WorkerOnStore } from '@app/queues';
 import { RoleCatalogue } from '@app/roles';
 import { jobsFor } from './dispatcher/dispatch.routes.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
+import { InvitesWorker } from './invites/invites.worker.js';
 import { SendInviteProcessor } from './invites/send-invite.processor.js';
 import { UnsentInviteSweep } from './invites/unsent-invite-sweep.js';
-import { forgetIdempotencyKeys } from './maintenance/forget-idempotency-keys.processor.js';
-import { ExpireRoleProcessor, ExpirySweep } from './roles/expire-role.processor.js';
-import { startJobWorkers } from './jobs.js';
+import { withSettings } from './jobs.js';
+import { IdempotencyKeysCleanup } from './maintenance/forget-idempotency-keys.processor.js';
+import { MaintenanceWorker } from './maintenance/maintenance.worker.js';
+import { ExpireRoleProcessor } from './roles/expire-role.processor.js';
+import { ExpirySweep } from './roles/expiry-sweep.js';
+import { RolesWorker } from './roles/roles.worker.js';
+import { DEFAULT_SCHEDULE_CHECK_MS, ScheduleCheck } from './repeating-job.js';
 
 export interface WorkerDependencies {
   config: AppConfig;
   clock: Clock;
   database: Database;
   serverSecret: string;
+  /** how often the repeating jobs' schedules are checked (tests shorten it) */
+  scheduleCheckMs?: number;
+  /** the jobs' retries and retention, instead of DEFAULT_JOB_OPTIONS (tests shorten the retries) */
+  jobOptions?: JobsOptions;
 }
 
-/**
- * Starts and stops the worker's parts in order: queues, the job workers, then the dispatcher that
- * feeds them; on shutdown the dispatcher stops first and the job workers finish their active jobs.
- */
+/** Says once started where the queues and the mail go. */
 @Injectable()
-export class WorkerRuntime implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('Worker');
-  private queues = new Map<QueueName, Queue>();
-  private workers: Worker[] = [];
-  private dispatcher: Dispatcher | null = null;
-  private mailer: Mailer | null = null;
-
+class WorkerStartupReport implements OnApplicationBootstrap {
   constructor(
     @Inject(AppConfig) private readonly config: AppConfig,
-    @Inject(Clock) private readonly clock: Clock,
-    @Inject(Database) private readonly db: Database,
-    @Inject(EventStore) private readonly store: EventStore,
-    @Inject(ContactService) private readonly contacts: ContactService,
-    @Inject(InviteTokens) private readonly tokens: InviteTokens,
+    @Inject(SendInviteProcessor) private readonly sendInvite: SendInviteProcessor,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    const config = this.config;
-    const backend = queueBackendOf(config);
-    this.mailer = createMailer({ smtpUrl: config.SMTP_URL, outboxDir: config.mailOutboxDir, from: config.MAIL_FROM });
-    const sendInvite = new SendInviteProcessor(this.db, this.contacts, this.tokens, this.mailer, this.clock, {
-      publicUrl: config.publicUrl,
-      log: { info: (fields, message) => this.logger.log({ ...fields, msg: message }) },
-    });
-    const unsentInvites = new UnsentInviteSweep(this.db, () => this.queues.get('invites'), this.clock);
-    const expireRole = new ExpireRoleProcessor(this.contacts, this.clock);
-    const sweep = new ExpirySweep(this.db, this.contacts, this.clock);
-    const lockDurationMs = config.jobLockDurationMs;
-    this.workers = startJobWorkers(
-      backend,
-      {
-        invites: {
-          'send-invite': (job) => sendInvite.process(job as Job<SendInviteJob>),
-          'sweep-unsent-invites': () => unsentInvites.run(),
-        },
-        roles: {
-          'expire-role': (job, token) => expireRole.process(job as Job<ExpireRoleJob>, token),
-          'sweep-expired': (job) =>
-            sweep.run({ clientId: null, requestId: `job-${job.id ?? job.name}`, correlationId: null, causationId: null }),
-        },
-        maintenance: { 'forget-idempotency-keys': () => forgetIdempotencyKeys(this.db, this.clock) },
-      },
-      {
-        invites: { concurrency: 8, lockDurationMs },
-        // An expire-role job is taken EXPIRY_LEAD_MS early and waits (a timer, no connection) for
-        // its instant: enough slots for a burst of grants expiring together to be claimed ahead
-        // and revoked at once. With 16 slots, a burst of 100 was claimed as slots freed, after the
-        // instant: p99 lateness 205 ms on Redis and 366 ms on the PostgreSQL backend, against
-        // 20 and 22 ms with 128 (npm run bench -- expiry).
-        roles: { concurrency: 128, lockDurationMs },
-        maintenance: { concurrency: 1, lockDurationMs },
-      },
-    );
-    for (const worker of this.workers) {
-      worker.on('failed', (job, error) =>
-        this.logger.warn(`job ${worker.name}/${job?.name ?? '?'} ${job?.id ?? ''} failed: ${error.message}`),
-      );
-      worker.on('error', (error) => this.logger.error(`queue ${worker.name}: ${error.message}`));
-    }
-    for (const name of QUEUE_NAMES) this.queues.set(name, openQueue(backend, name));
-    // A queue store that cannot be reached (or a schema BullMQ refuses) stops startup here.
-    await Promise.all([...this.workers.map((w) => w.waitUntilReady()), ...[...this.queues.values()].map((q) => q.waitUntilReady())]);
-    // The sweeps run every minute, and once now: whatever expired while no worker ran (or Redis
-    // lost) is revoked, and invites whose mail job the queue store lost are queued again.
-    const roles = this.queues.get('roles');
-    await roles?.upsertJobScheduler('sweep-expired', { every: 60_000 }, { name: 'sweep-expired' });
-    await roles?.add('sweep-expired', {}, { jobId: `sweep-expired-start-${Date.now()}` });
-    const invites = this.queues.get('invites');
-    await invites?.upsertJobScheduler('sweep-unsent-invites', { every: 60_000 }, { name: 'sweep-unsent-invites' });
-    await invites?.add('sweep-unsent-invites', {}, { jobId: `sweep-unsent-invites-start-${Date.now()}` });
-    await this.queues
-      .get('maintenance')
-      ?.upsertJobScheduler('forget-idempotency-keys', { every: 3_600_000 }, { name: 'forget-idempotency-keys' });
-    this.dispatcher = new Dispatcher(this.db, this.store, this.queues, jobsFor, this.clock, {
-      consumer: 'dispatcher',
-      databaseUrl: config.DATABASE_URL,
-      pollMs: 250,
-      batchSize: 500,
-      log: {
-        info: (message: string) => this.logger.log(message),
-        error: (message: string, error: unknown) => this.logger.error(`${message}: ${String(error)}`),
-      },
-    });
-    this.dispatcher.start();
+  onApplicationBootstrap(): void {
+    const backend = queueBackendOf(this.config);
     const queues =
       backend.kind === 'redis' ? `Redis ${withoutCredentials(backend.url)}` : "BullMQ's PostgreSQL backend in the service database";
     const mail =
-      this.mailer.kind === 'smtp'
-        ? `SMTP ${withoutCredentials(config.SMTP_URL ?? '')}`
-        : `the outbox folder ${config.mailOutboxDir} (no SMTP_URL)`;
-    this.logger.log(`worker: queues on ${queues} (prefix ${backend.prefix}); mail to ${mail}`);
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.dispatcher?.stop();
-    // close() lets active jobs finish before it resolves.
-    await Promise.all(this.workers.map((w) => w.close()));
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
-    this.mailer?.close();
+      this.sendInvite.mailer.kind === 'smtp'
+        ? `SMTP ${withoutCredentials(this.config.SMTP_URL ?? '')}`
+        : `the outbox folder ${this.config.mailOutboxDir} (no SMTP_URL)`;
+    new Logger('Worker').log(`worker: queues on ${queues} (prefix ${backend.prefix}); mail to ${mail}`);
   }
 }
 
-/** A URL as it may be logged: no user or password. */
-function withoutCredentials(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
-
-/** The background process (no HTTP): the event-log dispatcher and the BullMQ processors. */
+/**
+ * The background process (no HTTP): the event-log dispatcher and the BullMQ processors.
+ *
+ * The queues and the job workers are @nestjs/bullmq's: queues registered on BullModule and
+ * injected with @InjectQueue, one @Processor class per queue. BullMQ takes its backend (Redis or
+ * PostgreSQL) as a constructor argument that @nestjs/bullmq never passes; its one hook is the
+ * class it constructs (BullModule.queueClass and .workerClass), so those are set to classes that
+ * pick the backend from the connection they are given (libs/queues).
+ */
 @Module({})
 export class WorkerModule {
-  static forRoot({ config, clock, database, serverSecret }: WorkerDependencies): DynamicModule {
+  static forRoot({ config, clock, database, serverSecret, scheduleCheckMs, jobOptions }: WorkerDependencies): DynamicModule {
+    BullModule.queueClass = QueueOnStore;
+    BullModule.workerClass = WorkerOnStore;
+    const lockDurationMs = config.jobLockDurationMs;
     return {
       module: WorkerModule,
-      imports: [LoggerModule.forRoot({ pinoHttp: { level: config.LOG_LEVEL, transport: logTransport() } })],
+      imports: [
+        LoggerModule.forRoot({ pinoHttp: { level: config.LOG_LEVEL, transport: logTransport() } }),
+        BullModule.forRootAsync({
+          extraProviders: [{ provide: AppConfig, useValue: config }],
+          inject: [AppConfig],
+          useFactory: (appConfig: AppConfig) => queueOptionsOf(queueBackendOf(appConfig), jobOptions),
+        }),
+        BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
+      ],
       providers: [
         { provide: AppConfig, useValue: config },
         { provide: Clock, useValue: clock },
+        { provide: ScheduleCheck, useValue: new ScheduleCheck(scheduleCheckMs ?? DEFAULT_SCHEDULE_CHECK_MS) },
         { provide: Database, useValue: database },
         { provide: InviteTokens, useValue: new InviteTokens(serverSecret) },
         { provide: EventStore, useFactory: (db: Database) => new EventStore(db), inject: [Database] },
+        { provide: DueWorkQueries, useFactory: (db: Database) => new DueWorkQueries(db), inject: [Database] },
         {
           provide: ContactService,
           useFactory: (db: Database, store: EventStore, inviteTokens: InviteTokens) =>
@@ -174,7 +98,44 @@ export class WorkerModule {
             }),
           inject: [Database, EventStore, InviteTokens],
         },
-        WorkerRuntime,
+        SendInviteProcessor,
+        UnsentInviteSweep,
+        ExpireRoleProcessor,
+        ExpirySweep,
+        IdempotencyKeysCleanup,
+        { provide: InvitesWorker, useClass: withSettings(InvitesWorker, 'invites', { concurrency: 8, lockDurationMs }) },
+        // An expire-role job is taken EXPIRY_LEAD_MS early and waits (a timer, no connection) for
+        // its instant: enough slots for a burst of grants expiring together to be claimed ahead
+        // and revoked at once (npm run bench -- expiry measures it).
+        { provide: RolesWorker, useClass: withSettings(RolesWorker, 'roles', { concurrency: 128, lockDurationMs }) },
+        { provide: MaintenanceWorker, useClass: withSettings(MaintenanceWorker, 'maintenance', { concurrency: 1, lockDurationMs }) },
+        {
+          provide: Dispatcher,
+          useFactory: (db: Database, store: EventStore, invites: Queue, roles: Queue, maintenance: Queue) =>
+            new Dispatcher(
+              db,
+              store,
+              new Map([
+                ['invites', invites],
+                ['roles', roles],
+                ['maintenance', maintenance],
+              ]),
+              jobsFor,
+              clock,
+              {
+                consumer: DISPATCHER_CONSUMER,
+                databaseUrl: config.DATABASE_URL,
+                pollMs: 250,
+                batchSize: 500,
+                log: {
+                  info: (message: string) => new Logger('Worker').log(message),
+                  error: (message: string, error: unknown) => new Logger('Worker').error(`${message}: ${String(error)}`),
+                },
+              },
+            ),
+          inject: [Database, EventStore, getQueueToken('invites'), getQueueToken('roles'), getQueueToken('maintenance')],
+        },
+        WorkerStartupReport,
       ],
     };
   }

@@ -5,3 +5,4 @@ export * from './event.types.js';
 export * from './chain-verifier.js';
 export * from './stream-verifier.js';
 export * from './recorded-event.js';
+export * from './log-checkpoints.js';

@@ -4,3 +4,4 @@ export * from './read-tables.rebuild.js';
 export * from './contacts.search.js';
 export * from './contact.loader.js';
 export * from './email-reservations.js';
+export * from './due-work.queries.js';

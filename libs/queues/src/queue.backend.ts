@@ -1,4 +1,4 @@
-import { createPostgresBackend, Queue, Worker, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
+import { createPostgresBackend, Queue, Worker, type JobsOptions, type Processor, type QueueOptions, type WorkerOptions } from 'bullmq';
 import type { AppConfig } from '@app/config';
 import type { QueueName } from './queue.names.js';
 
@@ -23,15 +23,19 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
+type RedisConnection = { url: string; maxRetriesPerRequest: null };
+type PostgresConnection = { connectionString: string; schema: string; migrate: true; max: number };
+
+/** A queue only adds jobs and reads counts; a worker also fetches, locks and completes them. */
+const QUEUE_POOL = 2;
+const WORKER_POOL = 4;
+
 /**
  * The connection a queue or worker of this backend opens. On the PostgreSQL backend each queue
  * and worker has a pool of its own (and a LISTEN connection): kept small, or a worker's six of
  * them alone would take 60 of Postgres's 100 default connections.
  */
-function connectionOf(
-  backend: QueueBackend,
-  poolSize: number,
-): { url: string; maxRetriesPerRequest: null } | { connectionString: string; schema: string; migrate: true; max: number } {
+function connectionOf(backend: QueueBackend, poolSize: number): RedisConnection | PostgresConnection {
   // Workers block on Redis: ioredis must retry forever rather than fail a blocking call (BullMQ's advice).
   if (backend.kind === 'redis') return { url: backend.url, maxRetriesPerRequest: null };
   // The prefix names the schema, so deployments sharing a database keep their queues apart. A
@@ -40,20 +44,43 @@ function connectionOf(
   return { connectionString: backend.url, schema, migrate: true, max: poolSize };
 }
 
-export function openQueue<T>(backend: QueueBackend, name: QueueName): Queue<T> {
-  // A queue only adds jobs and reads counts.
-  const options = { connection: connectionOf(backend, 2), prefix: backend.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS };
-  if (backend.kind === 'redis') return new Queue<T>(name, options);
-  return new Queue(name, options, createPostgresBackend) as unknown as Queue<T>;
+function isPostgres(connection: unknown): connection is PostgresConnection {
+  return typeof connection === 'object' && connection !== null && 'connectionString' in connection;
 }
 
-export function openWorker<T>(
-  backend: QueueBackend,
-  name: QueueName,
-  processor: Processor<T>,
-  options: Omit<WorkerOptions, 'connection' | 'prefix'> = {},
-): Worker<T> {
-  const all = { ...options, connection: connectionOf(backend, 4), prefix: backend.prefix };
-  if (backend.kind === 'redis') return new Worker<T>(name, processor, all);
-  return new Worker(name, processor as Processor, all, createPostgresBackend) as unknown as Worker<T>;
+/** A queue's options on this backend: the shared configuration of the worker's BullModule too. */
+export function queueOptionsOf(backend: QueueBackend, jobOptions: JobsOptions = DEFAULT_JOB_OPTIONS): QueueOptions {
+  return { connection: connectionOf(backend, QUEUE_POOL), prefix: backend.prefix, defaultJobOptions: jobOptions };
+}
+
+// BullMQ takes its backend as a constructor argument beside the options. Typed, that argument
+// fixes the class's backend type parameter; these classes choose it at run time from the
+// connection, so it crosses the overloads as `never`.
+const backendFor = (connection: unknown): never => (isPostgres(connection) ? createPostgresBackend : undefined) as never;
+
+/**
+ * A BullMQ queue on the backend its connection names: a Postgres connection string runs it on
+ * BullMQ's PostgreSQL backend, anything else on Redis. @nestjs/bullmq builds queues as
+ * `new queueClass(name, options)`, with no backend argument; this class is its `queueClass`.
+ */
+export class QueueOnStore<T = unknown> extends Queue<T> {
+  constructor(name: string, options: QueueOptions) {
+    super(name, options, backendFor(options.connection));
+  }
+}
+
+/**
+ * A BullMQ worker on the backend its connection names (see QueueOnStore), with a pool of its own
+ * on the PostgreSQL backend. @nestjs/bullmq's explorer builds each `@Processor`'s worker as
+ * `new workerClass(name, processor, options)`; this class is its `workerClass`.
+ */
+export class WorkerOnStore<T = unknown> extends Worker<T> {
+  constructor(name: string, processor: Processor<T> | null, options: WorkerOptions) {
+    const connection = isPostgres(options.connection) ? { ...options.connection, max: WORKER_POOL } : options.connection;
+    super(name, processor, { ...options, connection }, backendFor(connection));
+  }
+}
+
+export function openQueue<T>(backend: QueueBackend, name: QueueName): Queue<T> {
+  return new QueueOnStore<T>(name, queueOptionsOf(backend));
 }

@@ -1,15 +1,3 @@
-/** Every queue and the jobs each one runs. A job listed here without a processor stops the worker at start. */
-export const QUEUES = {
-  invites: ['send-invite', 'sweep-unsent-invites'],
-  roles: ['expire-role', 'sweep-expired'],
-  maintenance: ['forget-idempotency-keys'],
-} as const;
-
-export type QueueName = keyof typeof QUEUES;
-export type JobName<Q extends QueueName = QueueName> = (typeof QUEUES)[Q][number];
-
-export const QUEUE_NAMES = Object.keys(QUEUES) as QueueName[];
-
 /** What the invite mail job needs: the invite is the `InviteIssued` at `version` of the contact's stream. */
 export interface SendInviteJob {
   contactId: string;
@@ -30,3 +18,26 @@ export interface ExpireRoleJob {
   /** the position of the RoleGranted event, the cause of RoleRevoked */
   eventPosition: string;
 }
+
+/** A sweep or a clean-up reads what to do from Postgres: its job carries nothing. */
+export type RepeatingJob = Record<string, never>;
+
+/** Every queue, the jobs it runs, and each job's data. */
+export interface JobDataMap {
+  invites: { 'send-invite': SendInviteJob; 'sweep-unsent-invites': RepeatingJob };
+  roles: { 'expire-role': ExpireRoleJob; 'sweep-expired': RepeatingJob };
+  maintenance: { 'forget-idempotency-keys': RepeatingJob };
+}
+
+export type QueueName = keyof JobDataMap;
+export type JobName<Q extends QueueName = QueueName> = { [K in Q]: keyof JobDataMap[K] & string }[Q];
+export type JobData<Q extends QueueName, J extends JobName<Q>> = JobDataMap[Q][J & keyof JobDataMap[Q]];
+
+/** Every job of every queue, at run time. A job listed here without a processor stops the worker at start. */
+export const QUEUES = {
+  invites: ['send-invite', 'sweep-unsent-invites'],
+  roles: ['expire-role', 'sweep-expired'],
+  maintenance: ['forget-idempotency-keys'],
+} as const satisfies { [Q in QueueName]: readonly JobName<Q>[] };
+
+export const QUEUE_NAMES = Object.keys(QUEUES) as QueueName[];

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { JobType } from 'bullmq';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '@app/database';
-import { unreachableEvents } from '@app/event-store';
+import { DISPATCHER_CONSUMER, LogCheckpoints, unreachableEvents } from '@app/event-store';
 import type { ObservedQueues } from '../queues/observed-queues.js';
 
 /** Job states shown per queue: depths (waiting, active, delayed, …) and outcomes (completed, failed). */
@@ -13,26 +13,6 @@ const SCRAPE_TIMEOUT_MS = 2_000;
 
 /** Counting the events behind the dispatcher stops here: the number is a gauge, not an audit. */
 const LAG_COUNT_MAX = 100_000;
-
-/**
- * The dispatcher's place in the log against the log's head. The events past the checkpoint are
- * read in commit order on the (transaction_id, position) index, so counting them costs what the
- * lag is (bounded by LAG_COUNT_MAX), never the size of the log.
- */
-const DISPATCHER_LAG = `
-  WITH checkpoint AS (
-    SELECT transaction_id, position, updated_at FROM log_checkpoints WHERE consumer = 'dispatcher'
-    UNION ALL
-    SELECT '0'::xid8, 0, NULL WHERE NOT EXISTS (SELECT 1 FROM log_checkpoints WHERE consumer = 'dispatcher')
-  ), behind AS (
-    SELECT e.recorded_at FROM events e, checkpoint c
-    WHERE (e.transaction_id, e.position) > (c.transaction_id, c.position)
-    ORDER BY e.transaction_id, e.position
-    LIMIT ${LAG_COUNT_MAX}
-  )
-  SELECT (SELECT count(*) FROM behind)::int AS events,
-         (SELECT extract(epoch FROM now() - min(recorded_at)) FROM behind)::float8 AS oldest_seconds,
-         (SELECT extract(epoch FROM now() - updated_at) FROM checkpoint)::float8 AS checkpoint_seconds`;
 
 function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -61,11 +41,13 @@ export class ApiMetrics {
   private readonly logger = new Logger('Metrics');
   private readonly requestDuration: Histogram<'method' | 'route' | 'status_code'>;
   private readonly eventsAppended: Counter<'type'>;
+  private readonly checkpoints: LogCheckpoints;
 
   constructor(
     private readonly database: Database,
     private readonly queues: ObservedQueues,
   ) {
+    this.checkpoints = new LogCheckpoints(database);
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     this.requestDuration = new Histogram({
@@ -157,15 +139,11 @@ export class ApiMetrics {
 
   private async collectLag(lag: { events: Gauge; seconds: Gauge; checkpointAge: Gauge }): Promise<void> {
     try {
-      const { rows } = await withTimeout(
-        this.database.query<{ events: number; oldest_seconds: number | null; checkpoint_seconds: number | null }>(DISPATCHER_LAG),
-        'dispatcher lag',
-      );
-      const row = rows[0];
-      lag.events.set(row?.events ?? 0);
-      lag.seconds.set(Math.max(0, row?.oldest_seconds ?? 0));
+      const behind = await withTimeout(this.checkpoints.lag(DISPATCHER_CONSUMER, LAG_COUNT_MAX), 'dispatcher lag');
+      lag.events.set(behind.events);
+      lag.seconds.set(behind.oldestSeconds);
       // No checkpoint row: the worker never ran on this database. NaN is Prometheus's "unknown".
-      lag.checkpointAge.set(row?.checkpoint_seconds == null ? Number.NaN : Math.max(0, row.checkpoint_seconds));
+      lag.checkpointAge.set(behind.checkpointSeconds ?? Number.NaN);
     } catch (error) {
       // Unknown, not zero: a database that does not answer must not read as "caught up".
       for (const gauge of Object.values(lag)) gauge.set(Number.NaN);

@@ -1,5 +1,5 @@
 import type { StoredEvent } from '@app/event-store';
-import type { ExpireRoleJob, JobName, QueueName, SendInviteJob } from '@app/queues';
+import type { ExpireRoleJob, JobData, JobName, QueueName, SendInviteJob } from '@app/queues';
 
 /** How far ahead of a grant's expiry its job becomes due (see ExpireRoleProcessor). */
 export const EXPIRY_LEAD_MS = 500;
@@ -7,15 +7,19 @@ export const EXPIRY_LEAD_MS = 500;
 /** The id of the mail job for the `InviteIssued` at this position (BullMQ ids must not contain `:`). */
 export const sendInviteJobId = (position: string): string => `send-invite-${position}`;
 
-/** A job the dispatcher adds for an event. `jobId` comes from the event, so adding it twice adds it once. */
-export interface DispatchedJob {
-  queue: QueueName;
-  name: JobName;
-  jobId: string;
-  data: object;
-  /** ms to wait before the job runs */
-  delay?: number;
-}
+/** A job the dispatcher adds for an event, its data typed by its name. `jobId` comes from the event, so adding it twice adds it once. */
+export type DispatchedJob = {
+  [Q in QueueName]: {
+    [J in JobName<Q>]: {
+      queue: Q;
+      name: J;
+      jobId: string;
+      data: JobData<Q, J>;
+      /** ms to wait before the job runs */
+      delay?: number;
+    };
+  }[JobName<Q>];
+}[QueueName];
 
 /**
  * The events that need a side effect, and the job each becomes. Every other event needs none.

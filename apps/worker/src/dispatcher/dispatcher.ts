@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Clock } from '@app/config';
 import type { Database } from '@app/database';
-import { checkpointOf, type EventStore, type LogCheckpoint, type StoredEvent } from '@app/event-store';
+import { checkpointOf, LOG_START, LogCheckpoints, type EventStore, type LogCheckpoint, type StoredEvent } from '@app/event-store';
 import type { QueueName } from '@app/queues';
 import type { DispatchedJob } from './dispatch.routes.js';
 
@@ -30,7 +31,8 @@ const CHANNEL = 'contacts_dispatch';
  * wait to take over. A checkpoint write that finds the row moved (a lock lost with its
  * connection) stops this one from advancing further.
  */
-export class Dispatcher {
+export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly checkpoints: LogCheckpoints;
   private client: pg.Client | null = null;
   private leader = false;
   private checkpoint: LogCheckpoint | null = null;
@@ -40,13 +42,24 @@ export class Dispatcher {
   private notified = false;
 
   constructor(
-    private readonly db: Database,
+    db: Database,
     private readonly store: EventStore,
     private readonly queues: ReadonlyMap<QueueName, Queue>,
     private readonly route: (event: StoredEvent, now: Date) => DispatchedJob[],
     private readonly clock: Clock,
     private readonly options: DispatcherOptions,
-  ) {}
+  ) {
+    this.checkpoints = new LogCheckpoints(db);
+  }
+
+  onApplicationBootstrap(): void {
+    this.start();
+  }
+
+  /** Before the queues and job workers close: nothing is added to a closed queue. */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.stop();
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -109,13 +122,9 @@ export class Dispatcher {
   }
 
   private async advance(next: LogCheckpoint): Promise<void> {
-    const from = this.checkpoint ?? { transactionId: '0', position: '0' };
-    const { rowCount } = await this.db.query(
-      `UPDATE log_checkpoints SET transaction_id = $2::xid8, position = $3::bigint, updated_at = now()
-       WHERE consumer = $1 AND transaction_id = $4::xid8 AND position = $5::bigint`,
-      [this.options.consumer, next.transactionId, next.position, from.transactionId, from.position],
-    );
-    if (rowCount !== 1) throw new Error(`the ${this.options.consumer} checkpoint moved under this dispatcher: another one holds it`);
+    if (!(await this.checkpoints.advance(this.options.consumer, this.checkpoint ?? LOG_START, next))) {
+      throw new Error(`the ${this.options.consumer} checkpoint moved under this dispatcher: another one holds it`);
+    }
     this.checkpoint = next;
   }
 
@@ -126,13 +135,7 @@ export class Dispatcher {
       `dispatcher/${this.options.consumer}`,
     ]);
     if (!rows[0]?.locked) return false;
-    await this.db.query(`INSERT INTO log_checkpoints (consumer) VALUES ($1) ON CONFLICT (consumer) DO NOTHING`, [this.options.consumer]);
-    const saved = await this.db.query<{ transaction_id: string; position: string }>(
-      `SELECT transaction_id::text, position::text FROM log_checkpoints WHERE consumer = $1`,
-      [this.options.consumer],
-    );
-    const row = saved.rows[0];
-    this.checkpoint = row ? { transactionId: row.transaction_id, position: row.position } : null;
+    this.checkpoint = await this.checkpoints.read(this.options.consumer);
     this.leader = true;
     this.options.log.info(`dispatcher "${this.options.consumer}" leads, from log position ${this.checkpoint?.position ?? 0}`);
     return true;

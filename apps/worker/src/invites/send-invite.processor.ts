@@ -1,18 +1,14 @@
-import type { Job } from 'bullmq';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { InviteTokens } from '@app/auth';
-import type { Clock } from '@app/config';
-import { loadContact, type ContactService } from '@app/contact-service';
-import type { Database } from '@app/database';
-import { inviteMail, type Mailer } from '@app/mail';
-import type { SendInviteJob } from '@app/queues';
+import { AppConfig, Clock } from '@app/config';
+import { ContactService, loadContact } from '@app/contact-service';
+import { inviteIsUsable } from '@app/contacts';
+import { Database } from '@app/database';
+import { createMailer, inviteMail, type Mailer } from '@app/mail';
+import type { JobOf } from '../jobs.js';
 
 export type SendInviteOutcome = 'sent' | 'superseded' | 'already-sent' | 'accepted' | 'expired' | 'gone';
-
-export interface SendInviteOptions {
-  publicUrl: string;
-  log: { info(fields: object, message: string): void };
-}
 
 /**
  * Mails an invite once (issue 5): it checks the contact's current invite, sends, and records
@@ -24,17 +20,29 @@ export interface SendInviteOptions {
  * transaction: the retry then sends again, with the same Message-ID, so the receiving server or
  * client can recognise the repeat.
  */
-export class SendInviteProcessor {
-  constructor(
-    private readonly db: Database,
-    private readonly contacts: ContactService,
-    private readonly tokens: InviteTokens,
-    private readonly mailer: Mailer,
-    private readonly clock: Clock,
-    private readonly options: SendInviteOptions,
-  ) {}
+@Injectable()
+export class SendInviteProcessor implements OnApplicationShutdown {
+  private readonly logger = new Logger('Worker');
+  readonly mailer: Mailer;
+  private readonly publicUrl: string;
 
-  async process(job: Job<SendInviteJob>): Promise<SendInviteOutcome> {
+  constructor(
+    @Inject(Database) private readonly db: Database,
+    @Inject(ContactService) private readonly contacts: ContactService,
+    @Inject(InviteTokens) private readonly tokens: InviteTokens,
+    @Inject(Clock) private readonly clock: Clock,
+    @Inject(AppConfig) config: AppConfig,
+  ) {
+    this.mailer = createMailer({ smtpUrl: config.SMTP_URL, outboxDir: config.mailOutboxDir, from: config.MAIL_FROM });
+    this.publicUrl = config.publicUrl;
+  }
+
+  /** After the job workers: @nestjs/bullmq closes them, letting active jobs finish, before this module's hooks run. */
+  onApplicationShutdown(): void {
+    this.mailer.close();
+  }
+
+  async process(job: JobOf<'invites', 'send-invite'>): Promise<SendInviteOutcome> {
     const { tokenHash } = job.data;
     const client = await this.db.pool.connect();
     try {
@@ -50,7 +58,7 @@ export class SendInviteProcessor {
     }
   }
 
-  private async sendOnce(job: Job<SendInviteJob>): Promise<SendInviteOutcome> {
+  private async sendOnce(job: JobOf<'invites', 'send-invite'>): Promise<SendInviteOutcome> {
     const { contactId, version, tokenHash } = job.data;
     const { state } = await loadContact(this.db, contactId);
     const invite = state?.invite;
@@ -58,14 +66,14 @@ export class SendInviteProcessor {
     if (invite.tokenHash !== tokenHash) return 'superseded';
     if (invite.status === 'sent') return 'already-sent';
     if (invite.status === 'accepted') return 'accepted';
-    if (new Date(invite.expiresAt).getTime() <= this.clock.now().getTime()) return 'expired';
+    if (!inviteIsUsable(invite, this.clock.now())) return 'expired';
 
     const token = this.tokens.token(contactId, version);
     if (InviteTokens.hash(token) !== tokenHash) {
       // The server secret changed since the invite was issued: no link can be rebuilt. Retrying will not help.
       throw new UnrecoverableError(`invite ${tokenHash.slice(0, 12)} was issued under another server secret; send a new invite`);
     }
-    const link = `${this.options.publicUrl}/invites/${token}`;
+    const link = `${this.publicUrl}/invites/${token}`;
     const mail = inviteMail({
       firstname: state.firstname,
       lastname: state.lastname,
@@ -73,7 +81,7 @@ export class SendInviteProcessor {
       link,
       expiresAt: invite.expiresAt,
       tokenHash,
-      domain: new URL(this.options.publicUrl).hostname,
+      domain: new URL(this.publicUrl).hostname,
     });
     const delivery = await this.mailer.send(mail);
     await this.contacts.recordInviteSent(contactId, tokenHash, {
@@ -84,9 +92,9 @@ export class SendInviteProcessor {
     });
     if (this.mailer.kind === 'outbox') {
       // No SMTP server is configured (development): the outbox file and this line are the mailbox (DESIGN §4).
-      this.options.log.info({ contactId, file: delivery.receipt, link }, 'invite mail written to the outbox');
+      this.logger.log({ contactId, file: delivery.receipt, link, msg: 'invite mail written to the outbox' });
     } else {
-      this.options.log.info({ contactId }, 'invite mail sent');
+      this.logger.log({ contactId, msg: 'invite mail sent' });
     }
     return 'sent';
   }

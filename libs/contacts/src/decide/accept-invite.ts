@@ -2,6 +2,7 @@ import type { AcceptInvite } from '../contact.commands.js';
 import { ContactRejected, fieldError, InviteUnusable } from '../contact.errors.js';
 import type { ContactEvent } from '../contact.events.js';
 import type { ContactState } from '../contact.state.js';
+import { grantIsLive, hasPassed } from '../contact.time.js';
 
 /**
  * Accepting an invite verifies the email (the person read the mail), so grants waiting for email
@@ -15,7 +16,7 @@ export function acceptInvite(command: AcceptInvite, state: ContactState, now: Da
   if (invite === null) throw new InviteUnusable('unknown');
   if (invite.tokenHash !== command.tokenHash) throw new InviteUnusable('superseded');
   if (invite.status === 'accepted') throw new InviteUnusable('used');
-  if (new Date(invite.expiresAt).getTime() <= now.getTime()) throw new InviteUnusable('expired');
+  if (hasPassed(invite.expiresAt, now)) throw new InviteUnusable('expired');
   if (command.passwordHash === null && state.passwordHash === null) {
     throw new ContactRejected([fieldError('/password', 'required', 'is required: choose a password')]);
   }
@@ -24,7 +25,7 @@ export function acceptInvite(command: AcceptInvite, state: ContactState, now: Da
   events.push({ type: 'InviteAccepted', data: { tokenHash: command.tokenHash } });
   for (const g of state.grants) {
     if (g.status !== 'pending' || g.pendingReason !== 'email_verification') continue;
-    if (g.expires !== null && new Date(g.expires).getTime() <= now.getTime()) continue;
+    if (!grantIsLive(g, now)) continue;
     events.push({ type: 'RoleActivated', data: { reference: g.reference, by: 'email' } });
   }
   return events;

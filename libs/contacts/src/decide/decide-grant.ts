@@ -2,12 +2,13 @@ import type { DecideGrant } from '../contact.commands.js';
 import { ContactNotFound, ContactRejected, fieldError, GrantNotFound } from '../contact.errors.js';
 import type { ContactEvent } from '../contact.events.js';
 import type { ContactState } from '../contact.state.js';
+import { grantIsLive } from '../contact.time.js';
 
 /** An administrator's decision on a grant waiting for approval (DESIGN §6 approve/reject). */
 export function decideGrant(command: DecideGrant, state: ContactState, now: Date): ContactEvent[] {
   if (state === null) throw new ContactNotFound(command.contactId);
   const grant = state.grants.find((g) => g.reference === command.reference);
-  if (!grant || (grant.expires !== null && new Date(grant.expires).getTime() <= now.getTime())) {
+  if (!grant || !grantIsLive(grant, now)) {
     throw new GrantNotFound(command.contactId, command.reference);
   }
   if (grant.status !== 'pending') {

@@ -3,6 +3,7 @@ import { fieldError, type FieldError } from '../contact.errors.js';
 import type { ContactEvent, RoleGranted } from '../contact.events.js';
 import { formatAtom, parseAtom } from '../contact.rules.js';
 import type { Grant } from '../contact.state.js';
+import { grantIsLive } from '../contact.time.js';
 
 /** How the roles a create or an update names become grants: the checks, the terms, and the events. */
 
@@ -45,7 +46,7 @@ export function bypassProblems(
   now: Date,
 ): FieldError[] {
   if (approvalBypassBy != null) return [];
-  const active = new Set(current.filter((g) => g.status === 'active' && isLive(g, now)).map((g) => g.reference));
+  const active = new Set(current.filter((g) => g.status === 'active' && grantIsLive(g, now)).map((g) => g.reference));
   const errors: FieldError[] = [];
   roles.forEach((role, i) => {
     if (typeof role === 'string' || role.status !== 'active' || active.has(role.reference)) return;
@@ -74,7 +75,7 @@ export function replaceGrants(
   approvalBypassBy: ApprovalBypass | undefined,
   now: Date,
 ): ContactEvent[] {
-  const live = new Map(current.filter((g) => isLive(g, now)).map((g) => [g.reference, g]));
+  const live = new Map(current.filter((g) => grantIsLive(g, now)).map((g) => [g.reference, g]));
   const wantedRefs = new Set(wanted.map((r) => (typeof r === 'string' ? r : r.reference)));
   const events: ContactEvent[] = [];
   for (const g of current) {
@@ -118,8 +119,4 @@ export function grant(role: AccessRoleInput, catalogue: RoleCatalogue, approvalB
       ...(bypassedBy != null ? { bypassedBy } : {}),
     },
   };
-}
-
-function isLive(grant: Grant, now: Date): boolean {
-  return grant.expires === null || new Date(grant.expires).getTime() > now.getTime();
 }
