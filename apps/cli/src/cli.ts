@@ -13,6 +13,10 @@ import { ProgressBar, ProgressLines, type Progress } from './progress.js';
 export const USAGE = `usage: npm run cli -- <command>
   migrate                                   create the database if missing and apply migrations
   clients:create --name N --scopes a,b      register an OAuth2 client; prints {"client_id","client_secret","scopes"}
+  clients:list                              one JSON line per client: {"client_id","name","scopes","created","revoked"}
+                                            (never a secret)
+  clients:revoke --client-id ID             cut a client off: the token endpoint refuses it at once, and every API
+                                            process refuses its tokens within seconds; prints the client as listed
   roles:create --reference R --title T --approval none|email|admin
                                             add an access role to the catalogue
   start                                     migrate, then run the API and the worker in this process (without
@@ -32,7 +36,7 @@ export class UsageError extends Error {}
 /** A check that ran and found something wrong (a broken chain, read tables unlike the log): exit 1. */
 export class CheckFailed extends Error {}
 
-const COMMANDS = ['migrate', 'clients:create', 'roles:create', 'start', 'replay', 'verify'];
+const COMMANDS = ['migrate', 'clients:create', 'clients:list', 'clients:revoke', 'roles:create', 'start', 'replay', 'verify'];
 
 /** Differences and broken links listed one a line before the command fails; the rest are counted. */
 const LISTED = 50;
@@ -86,6 +90,7 @@ function parseOptions(args: string[]): { values: Record<string, string | boolean
       options: {
         name: { type: 'string' },
         scopes: { type: 'string' },
+        'client-id': { type: 'string' },
         reference: { type: 'string' },
         title: { type: 'string' },
         approval: { type: 'string' },
@@ -145,6 +150,18 @@ export async function run(
       const unknown = scopes.filter((s) => !isScope(s));
       if (unknown.length > 0) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
       const client = await withDatabase(settings, notice, (db) => new ClientStore(db).create(name, scopes.filter(isScope)));
+      print(JSON.stringify(client));
+      return;
+    }
+    case 'clients:list': {
+      const clients = await withDatabase(settings, notice, (db) => new ClientStore(db).list());
+      for (const client of clients) print(JSON.stringify(client));
+      return;
+    }
+    case 'clients:revoke': {
+      const clientId = text('client-id');
+      if (!clientId) throw new UsageError('clients:revoke needs --client-id');
+      const client = await withDatabase(settings, notice, (db) => new ClientStore(db).revoke(clientId));
       print(JSON.stringify(client));
       return;
     }

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { ClientNotFound } from '@app/auth';
 import { ConfigError } from '@app/config';
 import { EmbeddedPostgresError } from '@app/database';
 import { RebuildRefused } from '@app/projections';
@@ -11,6 +12,7 @@ run(process.argv.slice(2), process.env, console.log, process.stderr.isTTY ? proc
   else if (error instanceof UsageError) console.error(`${error.message}\n\n${USAGE}`);
   else if (
     error instanceof RoleExists ||
+    error instanceof ClientNotFound ||
     error instanceof CheckFailed ||
     error instanceof RebuildRefused ||
     error instanceof EmbeddedPostgresError
