@@ -66,7 +66,11 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
   // limit plugin is always there: RATE_LIMIT_PER_MINUTE=0 turns off the per-client limit only, not
   // the per-invite one of the invite form.
   await app.register(rateLimit, rateLimitOptions(config.RATE_LIMIT_PER_MINUTE, app.get(TokenService)));
-  await registerInvitePage(app, { serverSecret: app.get(ServerSecret).value, secure: config.publicUrl.startsWith('https:') });
+  await registerInvitePage(app, {
+    serverSecret: app.get(ServerSecret).value,
+    secure: config.publicUrl.startsWith('https:'),
+    perAddress: { max: config.INVITE_RATE_LIMIT_PER_MINUTE, windowMs: 60_000 },
+  });
 
   const fastify = app.getHttpAdapter().getInstance();
   const security = securityHeaders();

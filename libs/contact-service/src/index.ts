@@ -1,3 +1,4 @@
 export * from './contact.service.js';
 export * from './email-reservations.js';
 export * from './contact.loader.js';
+export { Busy } from './slots.js';

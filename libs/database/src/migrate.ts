@@ -8,6 +8,7 @@ import { Dispatcher1732700000000 } from './migrations/1732700000000-dispatcher.j
 import { GrantExpiry1732800000000 } from './migrations/1732800000000-grant-expiry.js';
 import { UnsentInvites1732900000000 } from './migrations/1732900000000-unsent-invites.js';
 import { ClientRevocation1733100000000 } from './migrations/1733100000000-client-revocation.js';
+import { InviteTokenIndex1733200000000 } from './migrations/1733200000000-invite-token-index.js';
 
 export const MIGRATIONS = [
   InitialSchema1732400000000,
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   GrantExpiry1732800000000,
   UnsentInvites1732900000000,
   ClientRevocation1733100000000,
+  InviteTokenIndex1733200000000,
 ];
 
 /** Any fixed number: migrating processes queue on it so two never run migrations at once. */

@@ -15,6 +15,7 @@ export class RevokedClients implements OnModuleInit, OnApplicationShutdown {
   private revoked = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
+  private reading = false;
 
   constructor(@Inject(ClientStore) private readonly clients: ClientStore) {}
 
@@ -23,9 +24,10 @@ export class RevokedClients implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
-    // The first read is awaited: a process never serves a revoked client's token, even at start.
+    // The first read is awaited, so a process starts knowing every revocation; an unreachable
+    // database does not stop it from starting (its /health says so), and the timer reads again.
     await this.refresh();
-    this.timer = setInterval(() => void this.refresh().catch(() => undefined), REVOCATION_REFRESH_MS);
+    this.timer = setInterval(() => void this.refresh(), REVOCATION_REFRESH_MS);
     this.timer.unref();
   }
 
@@ -34,6 +36,9 @@ export class RevokedClients implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async refresh(): Promise<void> {
+    // A slow read is not overtaken by the next tick's.
+    if (this.reading) return;
+    this.reading = true;
     try {
       this.revoked = new Set(await this.clients.revokedIds());
       if (this.failing) this.logger.log('revoked clients read again');
@@ -41,7 +46,8 @@ export class RevokedClients implements OnModuleInit, OnApplicationShutdown {
     } catch (error) {
       if (!this.failing) this.logger.warn(`reading the revoked clients failed, keeping the last list: ${String(error)}`);
       this.failing = true;
-      if (this.timer === undefined) throw error;
+    } finally {
+      this.reading = false;
     }
   }
 }
