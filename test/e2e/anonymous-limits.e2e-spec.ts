@@ -101,7 +101,8 @@ describe('the queue dashboard, wrong credentials limited per client address', ()
   it('counts junk Authorization headers as failures too', async () => {
     const junk = ['Basic !!!', 'Bearer abc', 'Basic', `Basic ${'A'.repeat(5000)}`, 'Digest x'];
     const answers: number[] = [];
-    for (let i = 0; i <= DASHBOARD_FAILURES.max; i++) answers.push((await dashboard({ authorization: junk[i % junk.length]! }, '198.51.100.6')).statusCode);
+    for (let i = 0; i <= DASHBOARD_FAILURES.max; i++)
+      answers.push((await dashboard({ authorization: junk[i % junk.length]! }, '198.51.100.6')).statusCode);
 
     expect(answers).toEqual([...Array(DASHBOARD_FAILURES.max).fill(401), 429]);
   });
