@@ -7,7 +7,7 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { Logger } from '@nestjs/common';
 import { tokenSecret } from '@app/auth';
 import { SystemClock, type AppConfig, type Clock } from '@app/config';
-import { Database } from '@app/database';
+import { Database, RUNTIME_ROLE } from '@app/database';
 import { registerQueueDashboard } from './admin/queue-dashboard.js';
 import { ApiModule } from './api.module.js';
 import { TokenService } from './auth/token.service.js';
@@ -35,7 +35,7 @@ export interface ApiOptions {
 /** Builds the HTTP application, ready to `listen` (or to `inject` in tests). */
 export async function createApi(config: AppConfig, options: ApiOptions = {}): Promise<NestFastifyApplication> {
   const logger = new Logger('Http');
-  const database = new Database({ url: config.DATABASE_URL, applicationName: 'contacts-api' });
+  const database = new Database({ url: config.DATABASE_URL, applicationName: 'contacts-api', role: RUNTIME_ROLE });
   const secret = await tokenSecret(database, config.TOKEN_SECRET);
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,

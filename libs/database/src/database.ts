@@ -19,6 +19,11 @@ export interface DatabaseOptions {
   applicationName?: string;
   /** how long an unused connection stays open (pg's default: 10 s) */
   idleTimeoutMs?: number;
+  /**
+   * The role every session of the pool runs as (`RUNTIME_ROLE` for the API and the worker); unset:
+   * the user of the URL (migrations, the CLI, tests that tamper with the log as its owner).
+   */
+  role?: string;
 }
 
 /**
@@ -34,7 +39,10 @@ export class Database implements Queryable {
       max: options.max ?? 20,
       idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
       application_name: options.applicationName ?? 'contacts',
-      options: '-c idle_in_transaction_session_timeout=10000 -c statement_timeout=30000',
+      // A role given at connection start is the session's default: RESET ROLE comes back to it.
+      options:
+        '-c idle_in_transaction_session_timeout=10000 -c statement_timeout=30000' +
+        (options.role === undefined ? '' : ` -c role=${roleName(options.role)}`),
     });
     // An idle client that loses its server connection must not crash the process.
     this.pool.on('error', () => undefined);
@@ -67,6 +75,11 @@ export class Database implements Queryable {
   async onApplicationShutdown(): Promise<void> {
     await this.close();
   }
+}
+
+function roleName(role: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(role)) throw new RangeError(`not a plain role name: ${role}`);
+  return role;
 }
 
 /** Postgres error codes the service reacts to. */

@@ -9,6 +9,7 @@ import { GrantExpiry1732800000000 } from './migrations/1732800000000-grant-expir
 import { UnsentInvites1732900000000 } from './migrations/1732900000000-unsent-invites.js';
 import { ClientRevocation1733100000000 } from './migrations/1733100000000-client-revocation.js';
 import { InviteTokenIndex1733200000000 } from './migrations/1733200000000-invite-token-index.js';
+import { RuntimeRole1733300000000 } from './migrations/1733300000000-runtime-role.js';
 
 export const MIGRATIONS = [
   InitialSchema1732400000000,
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   UnsentInvites1732900000000,
   ClientRevocation1733100000000,
   InviteTokenIndex1733200000000,
+  RuntimeRole1733300000000,
 ];
 
 /** Any fixed number: migrating processes queue on it so two never run migrations at once. */
