@@ -4,6 +4,7 @@ import { ConfigError } from '@app/config';
 import { EmbeddedPostgresError } from '@app/database';
 import { RebuildRefused } from '@app/projections';
 import { RoleExists } from '@app/roles';
+import { AnchorRefused } from './chain-anchor.js';
 import { CheckFailed, run, USAGE, UsageError } from './cli.js';
 
 // A progress bar goes to stderr when it is a terminal; stdout keeps the summary lines for pipes.
@@ -13,6 +14,7 @@ run(process.argv.slice(2), process.env, console.log, process.stderr.isTTY ? proc
   else if (
     error instanceof RoleExists ||
     error instanceof ClientNotFound ||
+    error instanceof AnchorRefused ||
     error instanceof CheckFailed ||
     error instanceof RebuildRefused ||
     error instanceof EmbeddedPostgresError

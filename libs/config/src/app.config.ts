@@ -149,6 +149,15 @@ export class AppSettings {
   })
   ADMIN_PASSWORD?: string;
 
+  /**
+   * The key `cli verify --anchor` signs chain anchors with and `verify --against` checks them by;
+   * kept outside the database (whoever can rewrite the log must not hold it). Needed by those flags only.
+   */
+  @IsOptional()
+  @IsString()
+  @Matches(/^.{32,}$/, { message: 'must be at least 32 characters' })
+  CHAIN_ANCHOR_KEY?: string;
+
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
@@ -217,6 +226,7 @@ function readEnvironment<T extends AppSettings>(type: new () => T, env: NodeJS.P
     'TOKEN_SECRET',
     'ADMIN_PASSWORD',
     'TRUST_PROXY',
+    'CHAIN_ANCHOR_KEY',
   ]);
   const given: Record<string, string> = {};
   for (const key of new Set(known)) {
