@@ -17,7 +17,7 @@ import {
   type Response,
 } from '../support/contact-requests.js';
 import { until } from '../support/polling.js';
-import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
+import { createTestApi, createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
 const MIB = 1024 * 1024;
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
@@ -724,15 +724,14 @@ describe('hostile input at the edges: revoked tokens, the queue dashboard, the i
   const INVITES_PER_MINUTE = 5;
   const password = 'a-dashboard-password';
   let api: TestApi;
-  let token: string;
   let revokedToken: string;
   let revoked: { client_id: string; client_secret: string };
 
   beforeAll(async () => {
-    ({ api, token } = await createTestApiWithToken({
+    api = await createTestApi({
       label: 'hostile-edges',
       env: { ADMIN_PASSWORD: password, INVITE_RATE_LIMIT_PER_MINUTE: String(INVITES_PER_MINUTE) },
-    }));
+    });
     revoked = await api.client();
     const issued = await post(api, null, '/oauth/token', { grant_type: 'client_credentials', ...revoked });
     revokedToken = issued.json<{ access_token: string }>().access_token;

@@ -164,7 +164,7 @@ describe('docker-compose.yml', () => {
       // Each value is the one the app ends up with: none is ignored or rewritten. An empty one
       // (ADMIN_PASSWORD when the environment sets none) is unset.
       for (const [key, value] of Object.entries(given))
-        expect({ name, key, value: String(config[key] ?? '') }).toEqual({ name, key, value });
+        expect({ name, key, value: String(config[key]) }).toEqual({ name, key, value: value === '' ? 'undefined' : value });
     }
   });
 
