@@ -76,3 +76,12 @@ describe(`${Slots.name} bound`, () => {
     await Promise.all(runs);
   });
 });
+
+describe(`${Slots.name} capacity`, () => {
+  it('lets at least one task a slot wait, however slow the tasks were', async () => {
+    const sut = new Slots(2, { maxWaitMs: 10 });
+    await sut.run(() => new Promise((resolve) => setTimeout(resolve, 50)));
+
+    expect(sut.capacity).toBe(2);
+  });
+});

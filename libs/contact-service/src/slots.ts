@@ -47,10 +47,10 @@ export class Slots {
     this.maxWaitingUnmeasured = options.maxWaitingUnmeasured ?? 256;
   }
 
-  /** How many tasks may wait now. */
+  /** How many tasks may wait now: at least one a slot, so slow tasks on a busy machine still queue a little. */
   get capacity(): number {
     if (this.meanMs === undefined) return this.maxWaitingUnmeasured;
-    return Math.floor((this.maxWaitMs * this.size) / Math.max(this.meanMs, 0.1));
+    return Math.max(this.size, Math.floor((this.maxWaitMs * this.size) / Math.max(this.meanMs, 0.1)));
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
