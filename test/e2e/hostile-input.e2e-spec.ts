@@ -1,3 +1,4 @@
+import { ClientStore } from '@app/auth';
 import type { ContactView } from '@app/contacts';
 import type { ContactPage } from '@app/projections';
 import {
@@ -15,7 +16,8 @@ import {
   type Body,
   type Response,
 } from '../support/contact-requests.js';
-import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
+import { until } from '../support/polling.js';
+import { createTestApi, createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
 const MIB = 1024 * 1024;
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
@@ -715,5 +717,132 @@ describe('hostile input', () => {
       expect(await countContacts(api)).toBe(before + 1);
       expect(await countEvents(api)).toBeGreaterThan(0);
     });
+  });
+});
+
+describe('hostile input at the edges: revoked tokens, the queue dashboard, the invite page', () => {
+  const INVITES_PER_MINUTE = 5;
+  const password = 'a-dashboard-password';
+  let api: TestApi;
+  let revokedToken: string;
+  let revoked: { client_id: string; client_secret: string };
+
+  beforeAll(async () => {
+    api = await createTestApi({
+      label: 'hostile-edges',
+      env: { ADMIN_PASSWORD: password, INVITE_RATE_LIMIT_PER_MINUTE: String(INVITES_PER_MINUTE) },
+    });
+    revoked = await api.client();
+    const issued = await post(api, null, '/oauth/token', { grant_type: 'client_credentials', ...revoked });
+    revokedToken = issued.json<{ access_token: string }>().access_token;
+    await new ClientStore(api.database.db).revoke(revoked.client_id);
+    await until(async () => (await get(api, revokedToken, '/api/roles.json')).statusCode === 401);
+  });
+  afterAll(() => api.close());
+
+  const withRevokedToken: [string, () => Promise<Response>][] = [
+    ['a list', () => get(api, revokedToken, '/api/contacts.json')],
+    ['a read', () => get(api, revokedToken, `/api/contacts/${UNKNOWN_ID}.json`)],
+    ['a create', () => post(api, revokedToken, '/api/contacts.json', { contact: aGuestPayload() })],
+    ['an update', () => post(api, revokedToken, `/api/contacts/${UNKNOWN_ID}.json`, { contact: { firstname: 'X' } })],
+    ['the feed', () => get(api, revokedToken, '/api/events.json')],
+    ['a role create', () => post(api, revokedToken, '/api/roles.json', { role: { reference: 'r', title: 'R', approvalMethod: 'none' } })],
+    [
+      'a lower-case scheme',
+      () => api.http.inject({ method: 'GET', url: '/api/contacts.json', headers: { authorization: `bearer ${revokedToken}` } }),
+    ],
+  ];
+
+  it.each(withRevokedToken)("refuses a revoked client's token on %s with 401 invalid_token, writing nothing", async (_case, send) => {
+    const events = await countEvents(api);
+
+    const sut = await send();
+
+    expect(sut.statusCode).toBe(401);
+    expect(problemOf(sut)).toMatchObject({ status: 401, type: expect.stringContaining('invalid_token') });
+    expect(await countEvents(api)).toBe(events);
+  });
+
+  it.each<[string, () => Promise<Response>]>([
+    ['in the body', () => post(api, null, '/oauth/token', { grant_type: 'client_credentials', ...revoked })],
+    [
+      'as HTTP Basic',
+      () =>
+        api.http.inject({
+          method: 'POST',
+          url: '/oauth/token',
+          headers: { authorization: `Basic ${Buffer.from(`${revoked.client_id}:${revoked.client_secret}`).toString('base64')}` },
+          payload: { grant_type: 'client_credentials' },
+        }),
+    ],
+    ['narrowed to one scope', () => post(api, null, '/oauth/token', { grant_type: 'client_credentials', scope: 'contacts', ...revoked })],
+  ])("refuses a revoked client's credentials %s with 401 invalid_client", async (_case, send) => {
+    const sut = await send();
+
+    expect(sut.statusCode).toBe(401);
+    expect(problemOf(sut)).toMatchObject({ error: 'invalid_client' });
+  });
+
+  const junkAuthorization: [string, string][] = [
+    ['an empty Basic', 'Basic'],
+    ['Basic with spaces only', 'Basic    '],
+    ['a lone colon', `Basic ${Buffer.from(':').toString('base64')}`],
+    ['the user alone', `Basic ${Buffer.from('admin').toString('base64')}`],
+    ['the password alone', `Basic ${Buffer.from(`:${password}`).toString('base64')}`],
+    ['the password with a trailing NUL', `Basic ${Buffer.from(`admin:${password}\u0000`).toString('base64')}`],
+    ['not base64', 'Basic ***'],
+    ['a 64 KiB credential', `Basic ${Buffer.from(`admin:${'x'.repeat(64 * 1024)}`).toString('base64')}`],
+    ['invalid UTF-8', `Basic ${Buffer.from([0x61, 0x3a, 0xff, 0xfe]).toString('base64')}`],
+    ['two schemes', `Basic ${Buffer.from(`admin:${password}`).toString('base64')}, Bearer x`],
+    ['a Bearer token', 'Bearer eyJhbGciOiJIUzI1NiJ9.e30.x'],
+  ];
+
+  it.each(junkAuthorization)('refuses the queue dashboard %s with a 401 problem', async (_case, authorization) => {
+    const sut = await api.http.inject({
+      method: 'GET',
+      url: '/admin/queues/api/queues',
+      headers: { authorization },
+      remoteAddress: '192.0.2.10',
+    });
+
+    expect(sut.statusCode).toBe(401);
+    expect(problemOf(sut)).toMatchObject({ status: 401 });
+  });
+
+  it('does not let X-Forwarded-For from an untrusted peer escape the invite page limit', async () => {
+    const answers: number[] = [];
+    for (let i = 0; i <= INVITES_PER_MINUTE; i++) {
+      const response = await api.http.inject({
+        method: 'GET',
+        url: `/invites/${'A'.repeat(40)}${i}`,
+        remoteAddress: '192.0.2.20',
+        headers: { 'x-forwarded-for': `10.0.0.${i}` },
+      });
+      answers.push(response.statusCode);
+    }
+
+    expect(answers).toEqual([...Array(INVITES_PER_MINUTE).fill(404), 429]);
+  });
+
+  it.each([
+    ['a token of NULs', `/invites/${'%00'.repeat(43)}`, '192.0.2.31'],
+    ['a traversal', '/invites/..%2F..%2Fadmin%2Fqueues', '192.0.2.32'],
+    ['an encoded slash', `/invites/abc%2Fdef`, '192.0.2.33'],
+    ['a query of junk', `/invites/${'B'.repeat(43)}?${'x=%FF&'.repeat(200)}`, '192.0.2.34'],
+  ])('answers %s at the invite page below 500, and counts it against the address', async (_case, url, remoteAddress) => {
+    const answers: number[] = [];
+    for (let i = 0; i < INVITES_PER_MINUTE; i++) answers.push((await api.http.inject({ method: 'GET', url, remoteAddress })).statusCode);
+
+    const sut = await api.http.inject({ method: 'GET', url, remoteAddress });
+
+    expect(answers.every((status) => status >= 400 && status < 500)).toBe(true);
+    expect(sut.statusCode).toBe(429);
+    expect(Number(sut.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses a token too long for the route with 414 before any lookup', async () => {
+    const sut = await api.http.inject({ method: 'GET', url: `/invites/${'A'.repeat(5000)}`, remoteAddress: '192.0.2.35' });
+
+    expect(sut.statusCode).toBe(414);
   });
 });

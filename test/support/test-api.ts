@@ -45,6 +45,9 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     // A test file sends hundreds of requests a second as one client: far above the production
     // default. The limit stays on (its code runs in every e2e test); security.e2e-spec.ts tests it.
     RATE_LIMIT_PER_MINUTE: '100000',
+    // Likewise for the invite page, whose requests all come from one address here;
+    // anonymous-limits.e2e-spec.ts tests its limit.
+    INVITE_RATE_LIMIT_PER_MINUTE: '100000',
     ...options.env,
   });
   const clock = options.clock ?? new FixedClock(new Date('2026-01-15T10:00:00Z'));

@@ -14,6 +14,7 @@ import { queueBackendOf } from '@app/queues';
 import { RoleCatalogue } from '@app/roles';
 import { AuthGuard } from './auth/auth.guard.js';
 import { OAuthController } from './auth/oauth.controller.js';
+import { RevokedClients } from './auth/revoked-clients.js';
 import { TokenService } from './auth/token.service.js';
 import { ContactsController } from './contacts/contacts.controller.js';
 import { AuditController } from './audit/audit.controller.js';
@@ -87,6 +88,7 @@ export class ApiModule {
             }),
           inject: [Database, EventStore, RoleCatalogue, InviteTokens, ApiMetrics],
         },
+        RevokedClients,
         TokenService,
         Idempotency,
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -7,7 +7,7 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { Logger } from '@nestjs/common';
 import { tokenSecret } from '@app/auth';
 import { SystemClock, type AppConfig, type Clock } from '@app/config';
-import { Database } from '@app/database';
+import { Database, RUNTIME_ROLE } from '@app/database';
 import { continueLogAfterRestore } from '@app/event-store';
 import { registerQueueDashboard } from './admin/queue-dashboard.js';
 import { registerConsole } from './console/console.plugin.js';
@@ -44,6 +44,7 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
     applicationName: 'contacts-api',
     lockTimeoutMs: 5_000,
     statementTimeoutMs: 15_000,
+    role: RUNTIME_ROLE,
   });
   // `npm run start:api` does not migrate: a database restored into a new server is taken onto the
   // log's clock here too, before this process appends anything. Postgres may be down at start:
@@ -79,7 +80,11 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
   // limit plugin is always there: RATE_LIMIT_PER_MINUTE=0 turns off the per-client limit only, not
   // the per-invite one of the invite form.
   await app.register(rateLimit, rateLimitOptions(config.RATE_LIMIT_PER_MINUTE, app.get(TokenService)));
-  await registerInvitePage(app, { serverSecret: app.get(ServerSecret).value, secure: config.publicUrl.startsWith('https:') });
+  await registerInvitePage(app, {
+    serverSecret: app.get(ServerSecret).value,
+    secure: config.publicUrl.startsWith('https:'),
+    perAddress: { max: config.INVITE_RATE_LIMIT_PER_MINUTE, windowMs: 60_000 },
+  });
 
   const fastify = app.getHttpAdapter().getInstance();
   const security = securityHeaders();

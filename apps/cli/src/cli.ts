@@ -1,18 +1,24 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { INestApplicationContext } from '@nestjs/common';
 import { pino } from 'pino';
 import { ClientStore, isScope, SCOPES } from '@app/auth';
 import type { ApprovalMethod } from '@app/contacts';
-import { loadSettings, logTransport, type AppSettings } from '@app/config';
+import { ConfigError, loadSettings, logTransport, type AppSettings } from '@app/config';
 import { Database, locateDatabase, migrate, withoutCredentials } from '@app/database';
 import { verifyChains, type ChainReport } from '@app/event-store';
 import { rebuildReadTables, type ReadRowDifference, type RebuildProgress, type RebuildReport } from '@app/projections';
 import { RoleCatalogue, roleProblems } from '@app/roles';
+import { anchorChains, AnchorRefused, departuresFrom, readAnchor, type AnchorDeparture, type ChainAnchor } from './chain-anchor.js';
 import { ProgressBar, ProgressLines, type Progress } from './progress.js';
 
 export const USAGE = `usage: npm run cli -- <command>
   migrate                                   create the database if missing and apply migrations
   clients:create --name N --scopes a,b      register an OAuth2 client; prints {"client_id","client_secret","scopes"}
+  clients:list                              one JSON line per client: {"client_id","name","scopes","created","revoked"}
+                                            (never a secret)
+  clients:revoke --client-id ID             cut a client off: the token endpoint refuses it at once, and every API
+                                            process refuses its tokens within seconds; prints the client as listed
   roles:create --reference R --title T --approval none|email|admin
                                             add an access role to the catalogue
   start                                     migrate, then run the API and the worker in this process (without
@@ -23,6 +29,12 @@ export const USAGE = `usage: npm run cli -- <command>
                                             the live tables as they are
   verify                                    recompute every stream's hash chain and version sequence; exit 1
                                             naming the position and stream of the first broken link
+  verify --anchor                           then print a chain anchor (every stream's head and the last position,
+                                            signed with CHAIN_ANCHOR_KEY) as one JSON document on stdout: keep it
+                                            outside the database (npm run --silent cli -- verify --anchor > FILE)
+  verify --against FILE                     then check that the log still extends the anchor in FILE (every
+                                            anchored head still there with its hash); exit 1 naming the first
+                                            stream that does not, or when FILE is not signed with CHAIN_ANCHOR_KEY
 scopes: ${SCOPES.join(', ')}
 Without DATABASE_URL, a command uses the embedded Postgres under DATA_DIR: the running server's, or one
 started for the command (and migrated) and stopped after it.`;
@@ -32,7 +44,7 @@ export class UsageError extends Error {}
 /** A check that ran and found something wrong (a broken chain, read tables unlike the log): exit 1. */
 export class CheckFailed extends Error {}
 
-const COMMANDS = ['migrate', 'clients:create', 'roles:create', 'start', 'replay', 'verify'];
+const COMMANDS = ['migrate', 'clients:create', 'clients:list', 'clients:revoke', 'roles:create', 'start', 'replay', 'verify'];
 
 /** Differences and broken links listed one a line before the command fails; the rest are counted. */
 const LISTED = 50;
@@ -86,10 +98,13 @@ function parseOptions(args: string[]): { values: Record<string, string | boolean
       options: {
         name: { type: 'string' },
         scopes: { type: 'string' },
+        'client-id': { type: 'string' },
         reference: { type: 'string' },
         title: { type: 'string' },
         approval: { type: 'string' },
         verify: { type: 'boolean' },
+        anchor: { type: 'boolean' },
+        against: { type: 'string' },
         'dry-run': { type: 'boolean' },
       },
       strict: true,
@@ -128,6 +143,9 @@ export async function run(
   if (command !== 'replay' && (values.verify !== undefined || values['dry-run'] !== undefined)) {
     throw new UsageError('--verify and --dry-run are options of replay');
   }
+  if (command !== 'verify' && (values.anchor !== undefined || values.against !== undefined)) {
+    throw new UsageError('--anchor and --against are options of verify');
+  }
   const settings = loadSettings(env);
   switch (command) {
     case 'migrate': {
@@ -145,6 +163,18 @@ export async function run(
       const unknown = scopes.filter((s) => !isScope(s));
       if (unknown.length > 0) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
       const client = await withDatabase(settings, notice, (db) => new ClientStore(db).create(name, scopes.filter(isScope)));
+      print(JSON.stringify(client));
+      return;
+    }
+    case 'clients:list': {
+      const clients = await withDatabase(settings, notice, (db) => new ClientStore(db).list());
+      for (const client of clients) print(JSON.stringify(client));
+      return;
+    }
+    case 'clients:revoke': {
+      const clientId = text('client-id');
+      if (!clientId) throw new UsageError('clients:revoke needs --client-id');
+      const client = await withDatabase(settings, notice, (db) => new ClientStore(db).revoke(clientId));
       print(JSON.stringify(client));
       return;
     }
@@ -184,11 +214,21 @@ export async function run(
       return;
     }
     case 'verify': {
-      const bar = progress('verify', 'events');
-      const report = await withDatabase(settings, notice, (db) =>
-        verifyChains(db, { onProgress: (done, total) => bar.update(done, total) }),
-      ).finally(() => bar.stop());
-      reportChains(report, print);
+      const anchoring = values.anchor === true;
+      const against = text('against');
+      if (anchoring && against !== undefined) throw new UsageError('verify takes --anchor or --against, not both');
+      const key = anchoring || against !== undefined ? anchorKey(settings) : '';
+      // Read (and its signature checked) before the log is: a wrong key or file fails at once.
+      const anchor = against === undefined ? null : readAnchor(await readAnchorFile(against), key);
+      // With --anchor, stdout holds the JSON document alone: everything else goes to stderr.
+      const say = anchoring ? notice : print;
+      const bar = anchoring && !terminal ? new ProgressLines('verify', 'events', notice) : progress('verify', 'events');
+      await withDatabase(settings, notice, async (db) => {
+        const report = await verifyChains(db, { onProgress: (done, total) => bar.update(done, total) }).finally(() => bar.stop());
+        reportChains(report, say);
+        if (anchoring) print(JSON.stringify(await anchorChains(db, key, new Date())));
+        if (anchor) reportAnchor(anchor, await departuresFrom(db, anchor), print);
+      });
       return;
     }
     default:
@@ -310,6 +350,35 @@ function reportChains(report: ChainReport, print: Print): void {
   throw new CheckFailed(
     `hash chain broken at position ${first.position} in stream ${first.streamId} (version ${first.version}): ${first.reason}; ` +
       `${report.breaks.length} of ${count(report.streams)} streams broken, ${count(report.events)} events checked`,
+  );
+}
+
+function anchorKey(settings: AppSettings): string {
+  if (settings.CHAIN_ANCHOR_KEY === undefined) throw new ConfigError('CHAIN_ANCHOR_KEY', 'is required for verify --anchor and --against');
+  return settings.CHAIN_ANCHOR_KEY;
+}
+
+async function readAnchorFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new AnchorRefused(`cannot read the anchor file ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function reportAnchor(anchor: ChainAnchor, departures: AnchorDeparture[], print: Print): void {
+  const first = departures[0];
+  if (!first) {
+    print(
+      `verify --against: the log extends the anchor of ${anchor.createdAt}: ${count(anchor.heads.length)} stream heads as anchored, up to position ${anchor.lastPosition}`,
+    );
+    return;
+  }
+  for (const d of departures.slice(0, LISTED)) print(`verify --against: stream ${d.streamId}: ${d.reason}`);
+  if (departures.length > LISTED) print(`verify --against: … and ${departures.length - LISTED} more stream(s)`);
+  throw new CheckFailed(
+    `the log no longer extends the anchor of ${anchor.createdAt}: stream ${first.streamId}: ${first.reason}; ` +
+      `${departures.length} of ${count(anchor.heads.length)} anchored streams differ`,
   );
 }
 

@@ -1,8 +1,10 @@
 import 'reflect-metadata';
+import { ClientNotFound } from '@app/auth';
 import { ConfigError } from '@app/config';
 import { EmbeddedPostgresError } from '@app/database';
 import { RebuildRefused } from '@app/projections';
 import { RoleExists } from '@app/roles';
+import { AnchorRefused } from './chain-anchor.js';
 import { CheckFailed, run, USAGE, UsageError } from './cli.js';
 
 // A progress bar goes to stderr when it is a terminal; stdout keeps the summary lines for pipes.
@@ -11,6 +13,8 @@ run(process.argv.slice(2), process.env, console.log, process.stderr.isTTY ? proc
   else if (error instanceof UsageError) console.error(`${error.message}\n\n${USAGE}`);
   else if (
     error instanceof RoleExists ||
+    error instanceof ClientNotFound ||
+    error instanceof AnchorRefused ||
     error instanceof CheckFailed ||
     error instanceof RebuildRefused ||
     error instanceof EmbeddedPostgresError

@@ -4,7 +4,7 @@ import type { JobsOptions } from 'bullmq';
 import { Logger } from 'nestjs-pino';
 import { tokenSecret } from '@app/auth';
 import { SystemClock, type AppConfig, type Clock } from '@app/config';
-import { Database } from '@app/database';
+import { Database, RUNTIME_ROLE } from '@app/database';
 import { continueLogAfterRestore } from '@app/event-store';
 import { WorkerModule } from './worker.module.js';
 
@@ -15,7 +15,13 @@ export async function createWorker(
   // A connection for every job that may run at once (invites 8, roles 16, maintenance 1) and a few
   // for the dispatcher, kept open a while: a burst of expiries after a quiet spell must not wait
   // for connections to open (measured: 9 of 10 were opened inside the burst).
-  const database = new Database({ url: config.DATABASE_URL, applicationName: 'contacts-worker', max: 30, idleTimeoutMs: 300_000 });
+  const database = new Database({
+    url: config.DATABASE_URL,
+    applicationName: 'contacts-worker',
+    max: 30,
+    idleTimeoutMs: 300_000,
+    role: RUNTIME_ROLE,
+  });
   const serverSecret = await tokenSecret(database, config.TOKEN_SECRET);
   // After a restore into a new server, the log's clock must run ahead of the stored ids before the
   // dispatcher reads (migrate does it too; start:worker does not migrate).

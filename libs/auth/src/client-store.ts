@@ -14,6 +14,29 @@ export interface Client {
   scopes: Scope[];
 }
 
+/** A client as `clients:list` shows it: never its secret or the secret's hash. */
+export interface ClientListing {
+  client_id: string;
+  name: string;
+  scopes: Scope[];
+  /** ATOM, UTC */
+  created: string;
+  /** ATOM, UTC; null while the client may get tokens */
+  revoked: string | null;
+}
+
+export class ClientNotFound extends Error {
+  constructor(readonly clientId: string) {
+    super(`no client has the id ${clientId}`);
+    this.name = 'ClientNotFound';
+  }
+}
+
+const ATOM_UTC = `'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'`;
+const LISTING = `client_id, name, scopes,
+  to_char(created_at AT TIME ZONE 'UTC', ${ATOM_UTC}) AS created,
+  to_char(revoked_at AT TIME ZONE 'UTC', ${ATOM_UTC}) AS revoked`;
+
 export interface IssuedClient {
   client_id: string;
   client_secret: string;
@@ -44,10 +67,13 @@ export class ClientStore {
     return { client_id: clientId, client_secret: secret, scopes };
   }
 
-  /** The client, when `secret` is its secret; null otherwise (unknown id or wrong secret alike). */
+  /**
+   * The client, when `secret` is its secret and it is not revoked; null otherwise (unknown id,
+   * wrong secret and revoked client alike).
+   */
   async authenticate(clientId: string, secret: string): Promise<Client | null> {
     const { rows } = await this.db.query<{ client_id: string; name: string; secret_hash: string; scopes: Scope[] }>(
-      'SELECT client_id, name, secret_hash, scopes FROM clients WHERE client_id::text = $1',
+      'SELECT client_id, name, secret_hash, scopes FROM clients WHERE client_id::text = $1 AND revoked_at IS NULL',
       [clientId],
     );
     const row = rows[0];
@@ -55,6 +81,32 @@ export class ClientStore {
     const stored = row ? Buffer.from(row.secret_hash, 'hex') : Buffer.alloc(given.length);
     const matches = stored.length === given.length && timingSafeEqual(stored, given);
     return row && matches ? { clientId: row.client_id, name: row.name, scopes: row.scopes } : null;
+  }
+
+  /** Every client, oldest first. */
+  async list(): Promise<ClientListing[]> {
+    const { rows } = await this.db.query<ClientListing>(`SELECT ${LISTING} FROM clients ORDER BY created_at, client_id`);
+    return rows;
+  }
+
+  /** Cuts the client off; revoking it again keeps the first revocation's time. */
+  async revoke(clientId: string): Promise<ClientListing> {
+    const { rows } = await this.db.query<ClientListing>(
+      `UPDATE clients SET revoked_at = coalesce(revoked_at, now()) WHERE client_id = $1 RETURNING ${LISTING}`,
+      [clientId],
+    );
+    const row = rows[0];
+    if (!row) throw new ClientNotFound(clientId);
+    return row;
+  }
+
+  /** The ids of every revoked client: each API process holds them to refuse their tokens. */
+  async revokedIds(): Promise<string[]> {
+    const { rows } = await this.db.query<{ client_id: string }>({
+      name: 'revoked_clients',
+      text: 'SELECT client_id FROM clients WHERE revoked_at IS NOT NULL',
+    });
+    return rows.map((row) => row.client_id);
   }
 }
 

@@ -15,6 +15,20 @@ export function parseDuration(value: string): number {
   return Number(m[1]) * unit;
 }
 
+/**
+ * Passwords copied from an example or a template: a deployment that kept one is open to anyone
+ * who read the example.
+ */
+export function isPlaceholder(password: string): boolean {
+  const text = password.toLowerCase();
+  return (
+    text.includes('placeholder') ||
+    /change[-_ .]?(me|it|this)/.test(text) ||
+    /^(password|passw0rd|p@ssw0rd|p@ssword|secret|admin|qwerty|letmein|default|example)+[\d!._-]*$/.test(text) ||
+    /^(123456789?0?|1234567890)+$/.test(text)
+  );
+}
+
 const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
 
 /** A proxy list as proxy-addr (Fastify's trustProxy) takes it: addresses, CIDR ranges and the names of the private ranges. */
@@ -93,6 +107,12 @@ export class AppSettings {
   @Min(0, { message: 'must be a whole number of requests a minute (0: no limit)' })
   RATE_LIMIT_PER_MINUTE = 1200;
 
+  /** Requests a minute each client address may send to the invite page (/invites), whatever RATE_LIMIT_PER_MINUTE is. */
+  @Transform(toInt)
+  @IsInt({ message: 'must be a whole number of requests a minute, at least 1' })
+  @Min(1, { message: 'must be a whole number of requests a minute, at least 1' })
+  INVITE_RATE_LIMIT_PER_MINUTE = 60;
+
   /**
    * The reverse proxies in front of the API whose X-Forwarded-For names the client (for the rate
    * limit and the logs): addresses or CIDR ranges, comma-separated, or loopback, linklocal,
@@ -120,7 +140,23 @@ export class AppSettings {
   @IsOptional()
   @IsString()
   @Matches(/^.{12,}$/, { message: 'must be at least 12 characters' })
+  @ValidateBy({
+    name: 'isNotPlaceholder',
+    validator: {
+      validate: (value: unknown) => typeof value !== 'string' || !isPlaceholder(value),
+      defaultMessage: () => 'is a placeholder from an example; set a password of your own',
+    },
+  })
   ADMIN_PASSWORD?: string;
+
+  /**
+   * The key `cli verify --anchor` signs chain anchors with and `verify --against` checks them by;
+   * kept outside the database (whoever can rewrite the log must not hold it). Needed by those flags only.
+   */
+  @IsOptional()
+  @IsString()
+  @Matches(/^.{32,}$/, { message: 'must be at least 32 characters' })
+  CHAIN_ANCHOR_KEY?: string;
 
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
@@ -190,6 +226,7 @@ function readEnvironment<T extends AppSettings>(type: new () => T, env: NodeJS.P
     'TOKEN_SECRET',
     'ADMIN_PASSWORD',
     'TRUST_PROXY',
+    'CHAIN_ANCHOR_KEY',
   ]);
   const given: Record<string, string> = {};
   for (const key of new Set(known)) {

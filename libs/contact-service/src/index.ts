@@ -1,3 +1,4 @@
 export * from './contact.service.js';
 // The loader moved to the owner of the read table it starts from; re-exported for its callers here.
 export { loadContact, type LoadedContact } from '@app/projections';
+export { Busy } from './slots.js';

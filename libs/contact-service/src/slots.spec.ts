@@ -1,4 +1,4 @@
-import { Slots } from './slots.js';
+import { Busy, Slots } from './slots.js';
 
 /** A task that stays running until the test releases it. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -42,5 +42,46 @@ describe(Slots.name, () => {
 
   it('refuses a size below one', () => {
     expect(() => new Slots(0)).toThrow(RangeError);
+  });
+});
+
+describe(`${Slots.name} bound`, () => {
+  it('refuses with Busy, and a Retry-After of at least a second, once the waiting work would take longer than maxWaitMs', async () => {
+    const sut = new Slots(1, { maxWaitMs: 1000 });
+    // One finished task of about 100 ms: the slot can then run about 10 such tasks within a second.
+    await sut.run(() => new Promise((resolve) => setTimeout(resolve, 100)));
+    const first = gate();
+    const runs = [sut.run(() => first.promise)];
+    for (let i = 0; i < sut.capacity; i++) runs.push(sut.run(() => Promise.resolve()));
+
+    const refused = sut.run(() => Promise.resolve());
+
+    await expect(refused).rejects.toBeInstanceOf(Busy);
+    await expect(refused).rejects.toMatchObject({ retryAfterSeconds: expect.any(Number) });
+    expect(((await refused.catch((e: unknown) => e)) as Busy).retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(sut.capacity).toBeGreaterThanOrEqual(5);
+    expect(sut.capacity).toBeLessThanOrEqual(12);
+    first.open();
+    await Promise.all(runs);
+    await expect(sut.run(() => Promise.resolve('after'))).resolves.toBe('after');
+  });
+
+  it('lets maxWaitingUnmeasured wait before any task has finished', async () => {
+    const sut = new Slots(1, { maxWaitingUnmeasured: 2 });
+    const first = gate();
+    const runs = [sut.run(() => first.promise), sut.run(() => Promise.resolve()), sut.run(() => Promise.resolve())];
+
+    await expect(sut.run(() => Promise.resolve())).rejects.toBeInstanceOf(Busy);
+    first.open();
+    await Promise.all(runs);
+  });
+});
+
+describe(`${Slots.name} capacity`, () => {
+  it('lets at least one task a slot wait, however slow the tasks were', async () => {
+    const sut = new Slots(2, { maxWaitMs: 10 });
+    await sut.run(() => new Promise((resolve) => setTimeout(resolve, 50)));
+
+    expect(sut.capacity).toBe(2);
   });
 });

@@ -1,25 +1,79 @@
 import { availableParallelism } from 'node:os';
 
-/** Runs at most `size` tasks at once; the others wait their turn in arrival order. */
+/**
+ * Too much work is waiting already: the caller should come back after `retryAfterSeconds`
+ * (an HTTP API answers 503 with Retry-After). Says nothing about the request itself.
+ */
+export class Busy extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super(`busy: retry in ${retryAfterSeconds} s`);
+    this.name = 'Busy';
+  }
+}
+
+export interface SlotsOptions {
+  /**
+   * How much work may wait, in time: a task is refused (Busy) when the ones ahead of it would
+   * take longer than this to run, as the slots' recent tasks took.
+   */
+  maxWaitMs?: number;
+  /** How many may wait before any task has finished, so before there is a duration to judge by. */
+  maxWaitingUnmeasured?: number;
+}
+
+/** Weight of the newest duration in the running mean: recent tasks count most, one outlier little. */
+const NEWEST_WEIGHT = 0.2;
+
+/**
+ * Runs at most `size` tasks at once; the others wait their turn in arrival order, as many as the
+ * slots can run within `maxWaitMs`. Beyond that a task is refused at once with Busy rather than
+ * queued: a flood would otherwise wait without bound, holding its requests and memory, and be
+ * answered long after its clients gave up.
+ */
 export class Slots {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
+  /** mean duration of a task, once one has finished */
+  private meanMs: number | undefined;
+  private readonly maxWaitMs: number;
+  private readonly maxWaitingUnmeasured: number;
 
-  constructor(readonly size: number) {
+  constructor(
+    readonly size: number,
+    options: SlotsOptions = {},
+  ) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`slots: size must be a whole number >= 1, got ${size}`);
+    this.maxWaitMs = options.maxWaitMs ?? 2000;
+    this.maxWaitingUnmeasured = options.maxWaitingUnmeasured ?? 256;
+  }
+
+  /** How many tasks may wait now: at least one a slot, so slow tasks on a busy machine still queue a little. */
+  get capacity(): number {
+    if (this.meanMs === undefined) return this.maxWaitingUnmeasured;
+    return Math.max(this.size, Math.floor((this.maxWaitMs * this.size) / Math.max(this.meanMs, 0.1)));
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.active < this.size) this.active++;
+    else if (this.waiting.length >= this.capacity) throw new Busy(this.retryAfterSeconds());
     else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    const startedAt = performance.now();
     try {
       return await task();
     } finally {
+      const took = performance.now() - startedAt;
+      this.meanMs = this.meanMs === undefined ? took : this.meanMs * (1 - NEWEST_WEIGHT) + took * NEWEST_WEIGHT;
       // Hand the slot straight to the next in line, or give it back.
       const next = this.waiting.shift();
       if (next) next();
       else this.active--;
     }
+  }
+
+  /** When the work waiting now will have run: the time a retry has a fair chance. */
+  private retryAfterSeconds(): number {
+    const waitMs = ((this.waiting.length + this.active) * (this.meanMs ?? this.maxWaitMs / this.size)) / this.size;
+    return Math.max(1, Math.ceil(waitMs / 1000));
   }
 }
 

@@ -23,6 +23,11 @@ export interface DatabaseOptions {
   lockTimeoutMs?: number;
   /** how long a statement may run before it is cancelled (57014); 30 s unless given */
   statementTimeoutMs?: number;
+  /**
+   * The role every session of the pool runs as (`RUNTIME_ROLE` for the API and the worker); unset:
+   * the user of the URL (migrations, the CLI, tests that tamper with the log as its owner).
+   */
+  role?: string;
 }
 
 /**
@@ -42,6 +47,8 @@ export class Database implements Queryable {
         '-c idle_in_transaction_session_timeout=10000',
         `-c statement_timeout=${options.statementTimeoutMs ?? 30_000}`,
         `-c lock_timeout=${options.lockTimeoutMs ?? 0}`,
+        // A role given at connection start is the session's default: RESET ROLE comes back to it.
+        ...(options.role === undefined ? [] : [`-c role=${roleName(options.role)}`]),
       ].join(' '),
     });
     // An idle client that loses its server connection must not crash the process.
@@ -75,6 +82,11 @@ export class Database implements Queryable {
   async onApplicationShutdown(): Promise<void> {
     await this.close();
   }
+}
+
+function roleName(role: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(role)) throw new RangeError(`not a plain role name: ${role}`);
+  return role;
 }
 
 /** Postgres error codes the service reacts to. */

@@ -8,6 +8,9 @@ import { Dispatcher1732700000000 } from './migrations/1732700000000-dispatcher.j
 import { GrantExpiry1732800000000 } from './migrations/1732800000000-grant-expiry.js';
 import { UnsentInvites1732900000000 } from './migrations/1732900000000-unsent-invites.js';
 import { LogAfterRestore1733100000000 } from './migrations/1733100000000-log-after-restore.js';
+import { ClientRevocation1733150000000 } from './migrations/1733150000000-client-revocation.js';
+import { InviteTokenIndex1733200000000 } from './migrations/1733200000000-invite-token-index.js';
+import { RuntimeRole1733300000000 } from './migrations/1733300000000-runtime-role.js';
 
 export const MIGRATIONS = [
   InitialSchema1732400000000,
@@ -17,6 +20,9 @@ export const MIGRATIONS = [
   GrantExpiry1732800000000,
   UnsentInvites1732900000000,
   LogAfterRestore1733100000000,
+  ClientRevocation1733150000000,
+  InviteTokenIndex1733200000000,
+  RuntimeRole1733300000000,
 ];
 
 /** Any fixed number: migrating processes queue on it so two never run migrations at once. */

@@ -5,9 +5,17 @@ import { FastifyAdapter as BullBoardFastifyAdapter } from '@bull-board/fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { problem } from '../http/problem.js';
+import { addressCounter, tooMany, type AddressLimit } from '../http/rate-limit.js';
 import type { ObservedQueues } from '../queues/observed-queues.js';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
+
+/**
+ * Wrong credentials each client address may send before it is refused with 429 (counted before
+ * the password is checked, so a guesser learns nothing more once over). Held whatever
+ * RATE_LIMIT_PER_MINUTE is.
+ */
+export const DASHBOARD_FAILURES: AddressLimit = { max: 30, windowMs: 60_000 };
 
 export interface DashboardCredentials {
   user: string;
@@ -52,13 +60,26 @@ export async function registerQueueDashboard(
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'Contacts queues' } },
   });
-  await app
-    .getHttpAdapter()
-    .getInstance()
-    .register(async (scope) => {
-      scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-        if (!basicCredentialsMatch(request.headers.authorization, credentials)) return refuse(reply);
-      });
-      await scope.register(board.registerPlugin(), { prefix: QUEUE_DASHBOARD_PATH });
+  const fastify = app.getHttpAdapter().getInstance();
+  const failures = addressCounter(fastify, 'dashboard-failures', DASHBOARD_FAILURES);
+  // Sent from the hook: the dashboard's scope has an error handler of its own, which knows no problem documents.
+  const overLimit = (reply: FastifyReply, seconds: number): FastifyReply => {
+    const { problem: body, headers } = tooMany(
+      'rate_limited',
+      `this address sent ${DASHBOARD_FAILURES.max} wrong dashboard credentials within a minute`,
+      seconds,
+    );
+    return reply.code(429).headers(headers).type('application/problem+json; charset=utf-8').send(JSON.stringify(body));
+  };
+  await fastify.register(async (scope) => {
+    scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+      const spent = await failures.spent(request);
+      if (spent !== null) return overLimit(reply, spent);
+      if (basicCredentialsMatch(request.headers.authorization, credentials)) return;
+      const seconds = await failures.count(request);
+      if (seconds !== null) return overLimit(reply, seconds);
+      return refuse(reply);
     });
+    await scope.register(board.registerPlugin(), { prefix: QUEUE_DASHBOARD_PATH });
+  });
 }

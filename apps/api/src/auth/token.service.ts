@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { FastifyRequest } from 'fastify';
 import { isScope, type Scope } from '@app/auth';
+import { RevokedClients } from './revoked-clients.js';
 
 export const TOKEN_TTL_SECONDS = 3600;
 const TRUSTED_TOKENS_MAX = 10_000;
@@ -24,7 +25,10 @@ export class TokenService {
    */
   private readonly trusted = new Map<string, { token: AccessToken; expiresAtMs: number }>();
 
-  constructor(private readonly jwt: JwtService) {}
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly revoked: RevokedClients,
+  ) {}
 
   issue(token: AccessToken): string {
     return this.jwt.sign({ scope: token.scopes.join(' ') }, { subject: token.clientId, expiresIn: TOKEN_TTL_SECONDS });
@@ -40,8 +44,13 @@ export class TokenService {
     return token;
   }
 
-  /** The token's holder and scopes, or null when it is forged, malformed or expired. */
+  /** The token's holder and scopes, or null when it is forged, malformed, expired or its client revoked. */
   verify(raw: string): AccessToken | null {
+    const token = this.verifySignature(raw);
+    return token && !this.revoked.has(token.clientId) ? token : null;
+  }
+
+  private verifySignature(raw: string): AccessToken | null {
     const known = this.trusted.get(raw);
     if (known) {
       if (known.expiresAtMs > Date.now()) return known.token;

@@ -1,5 +1,6 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { Busy } from '@app/contact-service';
 import {
   ApprovalBypassForbidden,
   ContactAlreadyExists,
@@ -92,6 +93,12 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
     return {
       problem: problem(409, 'role_exists', error.message, [{ pointer: '/role/reference', code: 'role_exists', message: error.message }]),
       headers: {},
+    };
+  }
+  if (error instanceof Busy) {
+    return {
+      problem: problem(503, 'busy', 'the service has more work waiting than it can do in a few seconds; retry later'),
+      headers: { 'retry-after': String(error.retryAfterSeconds) },
     };
   }
   const code = (error as { code?: unknown } | null)?.code;

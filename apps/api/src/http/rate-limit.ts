@@ -1,5 +1,5 @@
 import type { RateLimitOptions, RateLimitPluginOptions } from '@fastify/rate-limit';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InviteTokens } from '@app/auth';
 import type { TokenService } from '../auth/token.service.js';
 import { problem, ProblemException } from './problem.js';
@@ -76,3 +76,47 @@ export const inviteAttempts: RateLimitOptions = {
     );
   },
 };
+
+/** A count per client address (its IP, or what a trusted proxy names) within a window. */
+export interface AddressLimit {
+  /** how many in each window */
+  max: number;
+  windowMs: number;
+}
+
+export interface AddressCounter {
+  /** Counts this request; the seconds until the window ends once it is over the limit, else null. */
+  count(request: FastifyRequest): Promise<number | null>;
+  /** The seconds until the window ends when the address has used up its limit already, else null (counts nothing). */
+  spent(request: FastifyRequest): Promise<number | null>;
+}
+
+/**
+ * A counter per client address on the rate limit plugin's store, held whatever
+ * RATE_LIMIT_PER_MINUTE is (that one is a client's quota; these guard what anyone may call
+ * without a token). `name` keeps each counter's keys apart.
+ */
+export function addressCounter(fastify: FastifyInstance, name: string, limit: AddressLimit): AddressCounter {
+  const limiter = fastify.createRateLimit({
+    max: limit.max,
+    timeWindow: limit.windowMs,
+    keyGenerator: (request) => `${name}:${request.ip}`,
+    // The plugin's allowList exempts every route outside /api; these counters hold everywhere.
+    allowList: () => false,
+  });
+  return {
+    async count(request) {
+      const result = await limiter(request);
+      return !result.isAllowed && result.isExceeded ? retryAfter(result.ttl) : null;
+    },
+    async spent(request) {
+      const result = await limiter(request, { increment: false });
+      return !result.isAllowed && result.remaining === 0 ? retryAfter(result.ttl) : null;
+    },
+  };
+}
+
+/** A 429 problem with Retry-After. */
+export function tooMany(code: string, detail: string, seconds: number): ProblemException {
+  return new ProblemException(problem(429, code, `${detail}; retry in ${seconds} s`), { 'retry-after': String(seconds) });
+}

@@ -4,6 +4,7 @@ import fastifyCsrfProtection from '@fastify/csrf-protection';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InviteTokens } from '@app/auth';
+import { addressCounter, tooMany, type AddressLimit } from '../http/rate-limit.js';
 import { CSRF_FIELD, errorPage, INVITE_PAGE_HEADERS } from './invite.pages.js';
 
 declare module 'fastify' {
@@ -50,6 +51,8 @@ export interface InvitePageOptions {
   serverSecret: string;
   /** the public URL is https: the cookie is then Secure */
   secure: boolean;
+  /** requests to /invites each client address may send (GET and POST together) */
+  perAddress: AddressLimit;
 }
 
 /**
@@ -75,6 +78,13 @@ export async function registerInvitePage(app: NestFastifyApplication, options: I
   });
 
   const fastify = app.getHttpAdapter().getInstance();
+  // Anyone may call these without a token: each address gets a bounded share, before any lookup.
+  const perAddress = addressCounter(fastify, 'invites', options.perAddress);
+  fastify.addHook('onRequest', async (request) => {
+    if (!isInvitePage(request)) return;
+    const seconds = await perAddress.count(request);
+    if (seconds !== null) throw tooMany('rate_limited', `this address may open ${options.perAddress.max} invite pages a minute`, seconds);
+  });
   fastify.addHook('onRoute', (route) => {
     if (route.config?.csrf !== true) return;
     const existing = route.preHandler;

@@ -67,6 +67,7 @@ export class InvitesController {
   @html(200, "the person's name and email, and a form to set a password")
   @html(404, 'an unknown or superseded link')
   @html(410, 'an expired or used link')
+  @html(429, 'more than INVITE_RATE_LIMIT_PER_MINUTE requests a minute from this address (Retry-After)')
   async show(@Param('token') token: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     try {
       const invitee = await this.invitee(token);
@@ -97,7 +98,8 @@ export class InvitesController {
   @html(413, 'a body over 1 MiB')
   @html(415, 'not a form')
   @html(422, 'the form again, with the error')
-  @html(429, '10 attempts per invite in 15 minutes')
+  @html(429, '10 attempts per invite in 15 minutes, or INVITE_RATE_LIMIT_PER_MINUTE requests a minute from this address (Retry-After)')
+  @html(503, 'more passwords to hash than the service can in a few seconds (Retry-After)')
   @RouteConfig({ csrf: true, rateLimit: inviteAttempts })
   async accept(
     @Param('token') token: string,
