@@ -7,6 +7,7 @@ import { ContactSnapshots1732600000000 } from './migrations/1732600000000-contac
 import { Dispatcher1732700000000 } from './migrations/1732700000000-dispatcher.js';
 import { GrantExpiry1732800000000 } from './migrations/1732800000000-grant-expiry.js';
 import { UnsentInvites1732900000000 } from './migrations/1732900000000-unsent-invites.js';
+import { grantRuntimeRole } from './runtime-role.js';
 import { LogAfterRestore1733100000000 } from './migrations/1733100000000-log-after-restore.js';
 import { ClientRevocation1733150000000 } from './migrations/1733150000000-client-revocation.js';
 import { InviteTokenIndex1733200000000 } from './migrations/1733200000000-invite-token-index.js';
@@ -48,6 +49,7 @@ export async function migrate(url: string): Promise<string[]> {
       const applied = await source.runMigrations({ transaction: 'each' });
       // A database restored into a new server is taken onto the log's clock before anything appends.
       await lock.query('SELECT continue_log_after_restore()');
+      await grantRuntimeRole(lock);
       return applied.map((m) => m.name);
     } finally {
       await source.destroy();
