@@ -7,3 +7,4 @@ export * from './contact.rules.js';
 export * from './contact.state.js';
 export * from './contact.view.js';
 export * from './contact.audit.js';
+export * from './contact.export.js';
