@@ -5,7 +5,7 @@ import { FixedClock, loadConfig, type AppConfig } from '@app/config';
 import { createApi } from '../../apps/api/src/bootstrap.js';
 import { createTestDatabase, forgetQueuePrefix, REDIS_URL, testQueuePrefix, type TestDatabase } from './test-database.js';
 
-export const ALL_SCOPES: Scope[] = ['contacts', 'contacts.readonly', 'roles', 'roles.readonly', 'audit'];
+export const ALL_SCOPES: Scope[] = ['contacts', 'contacts.readonly', 'roles', 'roles.readonly', 'audit', 'privacy'];
 
 export interface TestApi {
   app: NestFastifyApplication;

@@ -1,0 +1,20 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * A deleted contact keeps its read row (the snapshot commands start from, the state an export or a
+ * 410 needs) but leaves lists and lookups (DESIGN §10). The flag is derived from the folded state
+ * the row already holds, so the inline projection and a replay write it without knowing of it.
+ */
+export class ContactDeletion1733500000000 implements MigrationInterface {
+  name = 'ContactDeletion1733500000000';
+
+  async up(db: QueryRunner): Promise<void> {
+    await db.query(
+      `ALTER TABLE contacts ADD COLUMN deleted boolean NOT NULL GENERATED ALWAYS AS (coalesce(state ? 'deleted', false)) STORED`,
+    );
+  }
+
+  async down(db: QueryRunner): Promise<void> {
+    await db.query(`ALTER TABLE contacts DROP COLUMN deleted`);
+  }
+}
