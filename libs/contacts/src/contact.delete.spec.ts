@@ -1,4 +1,4 @@
-import type { DeleteContact, ExpireGrant } from './contact.commands.js';
+import type { ContactCommand, DeleteContact, ExpireGrant } from './contact.commands.js';
 import { decide } from './contact.decide.js';
 import { ContactIsDeleted, ContactNotFound, InviteUnusable } from './contact.errors.js';
 import type { ContactDeleted, ContactEvent } from './contact.events.js';
@@ -21,7 +21,7 @@ const deleted: ContactDeleted = { type: 'ContactDeleted', data: {} };
 const deleteIt: DeleteContact = { type: 'DeleteContact', contactId: aContactId };
 const TOKEN_HASH = 'invite-hash-at-2';
 
-describe('DeleteContact', () => {
+describe(`${decide.name} DeleteContact`, () => {
   it('records the deletion', () => {
     given(aContactCreated()).when(deleteIt, now).then([deleted]);
   });
@@ -35,7 +35,7 @@ describe('DeleteContact', () => {
   });
 
   describe('a deleted contact', () => {
-    it.each<[string, Parameters<typeof decide>[0]]>([
+    it.each<[string, ContactCommand]>([
       ['an update', anUpdateCommand({ firstname: 'Robert' })],
       ['a new invite', anUpdateCommand({}, { invite: { expiresAt: '2026-01-22T10:00:00+00:00', tokenHashAt: () => 'h' } })],
       ['an approval', { type: 'ApproveGrant', contactId: aContactId, reference: 'trade-account' }],

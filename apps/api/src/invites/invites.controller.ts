@@ -64,7 +64,7 @@ export class InvitesController {
   @inviteToken
   @html(200, "the person's name and email, and a form to set a password")
   @html(404, 'an unknown or superseded link')
-  @html(410, 'an expired or used link')
+  @html(410, 'an expired, used or retired link, or the link of a deleted contact')
   async show(@Param('token') token: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     try {
       const invitee = await this.invitee(token);
@@ -89,7 +89,7 @@ export class InvitesController {
   @html(400, 'a malformed form')
   @html(403, 'a missing or wrong CSRF token')
   @html(404, 'an unknown or superseded link')
-  @html(410, 'an expired or used link')
+  @html(410, 'an expired, used or retired link, or the link of a deleted contact')
   @html(415, 'not a form')
   @html(422, 'the form again, with the error')
   @html(429, '10 attempts per invite in 15 minutes')
