@@ -284,6 +284,7 @@ describe('deleting a contact and exporting a person’s data', () => {
     const exportOf = async (id: string, token = admin.token): Promise<Export> => {
       const response = await get(api, token, `/api/contacts/${id}/export.json`);
       expect(response.statusCode).toBe(200);
+      expect(response.headers['cache-control']).toBe('no-store');
       return response.json<Export>();
     };
 

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Clock } from '@app/config';
 import { exportedContact, type ContactView } from '@app/contacts';
@@ -35,6 +35,8 @@ export class PrivacyController {
 
   @Get('contacts/:id/export.json')
   @RequireScopes('privacy')
+  // Everything held about a person: no cache along the way keeps a copy.
+  @Header('cache-control', 'no-store')
   @ApiOperation({
     summary: "Export a person's data",
     description:
