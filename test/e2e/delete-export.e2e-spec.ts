@@ -238,6 +238,14 @@ describe('deleting a contact and exporting a person’s data', () => {
       expect(await countEvents(api)).toBe(events);
     });
 
+    it('takes a request without a body that names a JSON content type anyway, as some clients send it', async () => {
+      const contact = await aUser();
+
+      const sut = await remove(api, admin.token, contact.id, { contentType: 'application/json' });
+
+      expect(sut.statusCode).toBe(204);
+    });
+
     it('answers 404 for an id no contact has, or that is not an id', async () => {
       expectNotFound(await remove(api, admin.token, UNKNOWN_ID));
       expectNotFound(await remove(api, admin.token, 'not-a-uuid'));

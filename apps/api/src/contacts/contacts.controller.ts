@@ -217,7 +217,7 @@ export class ContactsController {
   })
   @contactId
   @ApiNoContentResponse({ description: 'the contact is deleted' })
-  @ApiProblems(400, 404, 410, 415)
+  @ApiProblems(400, 404, 410, 413, 415)
   async remove(@Param('id') given: string, @Body() body: unknown, @Req() request: AuthenticatedRequest): Promise<void> {
     const id = contactIdOf(given);
     if (body !== undefined) {
