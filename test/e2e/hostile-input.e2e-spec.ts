@@ -42,25 +42,32 @@ describe('hostile input', () => {
   /** the user every update in the corpus aims at; the corpus must leave it as it is */
   let target: ContactView;
   let reference: string;
+  let readonlyToken: string;
+  let allButPrivacyToken: string;
+  let allButContactsToken: string;
 
   beforeAll(async () => {
     ({ api, token } = await createTestApiWithToken({ label: 'hostile' }));
+    readonlyToken = await api.token(['contacts.readonly']);
+    allButPrivacyToken = await api.token(['contacts', 'roles', 'audit']);
+    allButContactsToken = await api.token(['roles', 'audit', 'privacy']);
     reference = await aRole(api, token, 'none');
     target = await aCreatedContact(api, token, aUserPayload({ accessRoles: [reference], tags: { contact: ['vip'] } }));
   });
   afterAll(() => api.close());
 
   const raw = (
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     url: string,
     payload?: string | Buffer,
     contentType: string | null = 'application/json',
+    bearer: string = token,
   ): Promise<Response> =>
     api.http.inject({
       method,
       url,
       headers: {
-        authorization: `Bearer ${token}`,
+        authorization: `Bearer ${bearer}`,
         ...(contentType === null || payload === undefined ? {} : { 'content-type': contentType }),
       },
       ...(payload === undefined ? {} : { payload }),
@@ -526,7 +533,51 @@ describe('hostile input', () => {
         () => raw('POST', `/api/contacts/${id}`, JSON.stringify({ contact: { firstname: 'Ann' } })),
         expected,
       ],
+      [`DELETE the contact id ${JSON.stringify(id.slice(0, 60))}`, () => raw('DELETE', `/api/contacts/${id}`), expected],
+      // The export's id sits inside the path: the same ids without their `.json`.
+      [
+        `GET the export of the contact id ${JSON.stringify(id.slice(0, 60))}`,
+        () => raw('GET', `/api/contacts/${id.replace(/\.json$/, '')}/export.json`),
+        expected,
+      ],
     ]);
+  };
+
+  /** DELETE takes no body: one sent is refused whatever it holds, and the contact stays. */
+  const deleteBodyCases = (): Case[] => {
+    const url = (): string => `/api/contacts/${target.id}.json`;
+    const bodyNotAllowed: Refusal = { status: 400, pointer: '', code: 'body_not_allowed' };
+    const bodies: [string, string | Buffer, string, Refusal][] = [
+      ['an empty object', '{}', 'application/json', bodyNotAllowed],
+      ['a contact', JSON.stringify({ contact: { email: uniqueEmail('x') } }), 'application/json', bodyNotAllowed],
+      ['an erase request', JSON.stringify({ reason: 'asked to be forgotten' }), 'application/json', bodyNotAllowed],
+      ['null', 'null', 'application/json', bodyNotAllowed],
+      ['an array', '[1,2,3]', 'application/json', bodyNotAllowed],
+      ['malformed JSON', '{"contact":', 'application/json', { status: 400 }],
+      ['a __proto__ key', '{"__proto__":{"admin":true}}', 'application/json', { status: 400 }],
+      ['plain text', 'delete it', 'text/plain', bodyNotAllowed],
+      ['XML', '<contact/>', 'application/xml', { status: 415 }],
+      ['a form', 'id=1', 'application/x-www-form-urlencoded', bodyNotAllowed],
+      ['over 1 MiB of JSON', JSON.stringify({ pad: 'x'.repeat(MIB) }), 'application/json', { status: 413 }],
+    ];
+    return bodies.map(([name, payload, contentType, expected]): Case => [
+      `DELETE with ${name} as its body`,
+      () => raw('DELETE', url(), payload, contentType),
+      expected,
+    ]);
+  };
+
+  /** Deleting needs `contacts`; exporting needs `privacy`, which no other scope includes. */
+  const scopeCases = (): Case[] => {
+    const forbidden: Refusal = { status: 403 };
+    const remove = (bearer: () => string) => () => raw('DELETE', `/api/contacts/${target.id}.json`, undefined, null, bearer());
+    const exportIt = (bearer: () => string) => () => raw('GET', `/api/contacts/${target.id}/export.json`, undefined, null, bearer());
+    return [
+      ['DELETE with only contacts.readonly', remove(() => readonlyToken), forbidden],
+      ['DELETE with only roles, audit and privacy', remove(() => allButContactsToken), forbidden],
+      ['GET the export with only contacts.readonly', exportIt(() => readonlyToken), forbidden],
+      ['GET the export with contacts, roles and audit', exportIt(() => allButPrivacyToken), forbidden],
+    ];
   };
 
   const queryCases = (): Case[] => {
@@ -575,7 +626,7 @@ describe('hostile input', () => {
     return cases.map(([query, expected]): Case => [`GET /api/contacts.json?${query.slice(0, 60)}`, list(query), expected]);
   };
 
-  const corpus: Case[] = [...ROUTES.flatMap(bodyCases), ...idCases(), ...queryCases()];
+  const corpus: Case[] = [...ROUTES.flatMap(bodyCases), ...idCases(), ...deleteBodyCases(), ...scopeCases(), ...queryCases()];
 
   const refusals = corpus;
 

@@ -169,7 +169,15 @@ describe('npm run cli -- replay', () => {
     expect((await updateContact(api, token, user.id, { email: uniqueEmail('moved'), tags: { contact: ['vip'] } })).statusCode).toBe(200);
     expect((await updateContact(api, token, guest.id, { lastname: 'Renamed' })).statusCode).toBe(200);
     expect((await post(api, token, `/api/contacts/${user.id}/access-roles/${adminRole}/approve.json`, undefined)).statusCode).toBe(200);
-    return [user.id, invited.id, guest.id, branch.id, recipient.id];
+    // A deleted contact keeps its read row, out of every list, and gives up its email and its invite.
+    const deleted = await aCreatedContact(api, token, aUserPayload({ password: undefined, accessRoles: [plainRole] }), { invite: true });
+    const removal = await api.http.inject({
+      method: 'DELETE',
+      url: `/api/contacts/${deleted.id}.json`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(removal.statusCode).toBe(204);
+    return [user.id, invited.id, guest.id, branch.id, recipient.id, deleted.id];
   }
 
   it('rebuilds byte-identical rows from an unchanged log, the API answers the same, and the log and checkpoints are untouched', async () => {

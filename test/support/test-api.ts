@@ -6,7 +6,7 @@ import { createApi } from '../../apps/api/src/bootstrap.js';
 import { checkResponsesAgainstDocument } from './openapi-contract.js';
 import { createTestDatabase, forgetQueuePrefix, REDIS_URL, testQueuePrefix, type TestDatabase } from './test-database.js';
 
-export const ALL_SCOPES: Scope[] = ['contacts', 'contacts.readonly', 'roles', 'roles.readonly', 'audit'];
+export const ALL_SCOPES: Scope[] = ['contacts', 'contacts.readonly', 'roles', 'roles.readonly', 'audit', 'privacy'];
 
 export interface TestApi {
   app: NestFastifyApplication;

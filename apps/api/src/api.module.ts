@@ -27,6 +27,7 @@ import { loggerOptions } from './http/logging.js';
 import { ServerSecret } from './http/server-secret.js';
 import { ApiMetrics } from './metrics/api.metrics.js';
 import { MetricsController } from './metrics/metrics.controller.js';
+import { PrivacyController } from './privacy/privacy.controller.js';
 import { ObservedQueues } from './queues/observed-queues.js';
 import { RolesController } from './roles/roles.controller.js';
 
@@ -55,6 +56,7 @@ export class ApiModule {
         ContactsController,
         RolesController,
         AuditController,
+        PrivacyController,
         HealthController,
         MetricsController,
         InvitesController,

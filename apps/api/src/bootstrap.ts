@@ -124,6 +124,15 @@ export async function createApi(config: AppConfig, options: ApiOptions = {}): Pr
       return reply;
     }
   });
+  // A DELETE takes no body. Some clients name a JSON type on one sent without any: there is
+  // nothing to parse, and Fastify would refuse it as an empty JSON document.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const { headers } = request.raw;
+    if (request.method === 'DELETE' && headers['transfer-encoding'] === undefined && (headers['content-length'] ?? '0') === '0') {
+      delete headers['content-type'];
+    }
+    done();
+  });
   setupOpenApi(app, OPENAPI_VERSION);
   if (config.ADMIN_PASSWORD !== undefined) {
     await registerQueueDashboard(app, app.get(ObservedQueues), { user: config.ADMIN_USER, password: config.ADMIN_PASSWORD });

@@ -4,6 +4,7 @@ import {
   atMoment,
   checkCreate,
   checkUpdate,
+  ContactIsDeleted,
   ContactNotFound,
   ContactRejected,
   decide,
@@ -173,6 +174,7 @@ export class ContactService {
       // A password only means something to a user; judge and hash it before taking any lock.
       const current = (await loadContact(this.db, contactId)).state;
       if (current === null) throw new ContactNotFound(contactId);
+      if (current.deleted !== undefined) throw new ContactIsDeleted(contactId, current.deleted);
       if (request.expectedVersion !== undefined && request.expectedVersion !== current.version) {
         throw new StaleVersion(contactId, request.expectedVersion, current.version);
       }
@@ -206,6 +208,14 @@ export class ContactService {
   /** A new invite for a user (DESIGN §6 `invite.json`): the earlier link stops working at once. */
   reinvite(contactId: string, metadata: EventMetadata, hooks?: CommitHooks): Promise<ContactView> {
     return this.update(contactId, { contact: {}, invite: true }, metadata, hooks);
+  }
+
+  /**
+   * Deletes a contact (DESIGN §10): one `ContactDeleted`, with its email reservation given up in
+   * the same transaction. `ContactIsDeleted` when it already was.
+   */
+  async delete(contactId: string, metadata: EventMetadata): Promise<void> {
+    await this.change(contactId, () => ({ type: 'DeleteContact', contactId }), metadata);
   }
 
   /** The worker handed the invite to the mail server; recording it again, or for a superseded invite, records nothing. */
@@ -269,6 +279,7 @@ export class ContactService {
     if (id === undefined) throw new InviteUnusable('unknown');
     const { state } = await loadContact(this.db, id);
     if (state === null) throw new InviteUnusable('unknown');
+    if (state.deleted !== undefined) throw new InviteUnusable('deleted');
     if (state.retiredInvite?.tokenHash === tokenHash) throw new InviteUnusable('retired');
     const unusable = inviteUnusableReason(state.invite, tokenHash, this.clock.now());
     if (unusable !== null) throw new InviteUnusable(unusable);
@@ -309,7 +320,8 @@ export class ContactService {
           const now = this.clock.now();
           const { state, head } = await loadContact(tx, contactId);
           if (state === null) throw new ContactNotFound(contactId);
-          if (expectedVersion !== undefined && expectedVersion !== state.version) {
+          // A deleted contact is gone whichever version the client saw: `decide` says so.
+          if (expectedVersion !== undefined && expectedVersion !== state.version && state.deleted === undefined) {
             throw new StaleVersion(contactId, expectedVersion, state.version);
           }
           const change = this.plan(command(state, now), state, head, now);

@@ -117,4 +117,10 @@ export interface DecideGrant {
   reference: string;
 }
 
-export type ContactCommand = CreateContact | UpdateContact | RecordInviteSent | AcceptInvite | ExpireGrant | DecideGrant;
+/** A client deletes the contact (DESIGN §10). */
+export interface DeleteContact {
+  type: 'DeleteContact';
+  contactId: string;
+}
+
+export type ContactCommand = CreateContact | UpdateContact | RecordInviteSent | AcceptInvite | ExpireGrant | DecideGrant | DeleteContact;

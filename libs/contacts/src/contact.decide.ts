@@ -4,6 +4,7 @@ import type { ContactState } from './contact.state.js';
 import { acceptInvite } from './decide/accept-invite.js';
 import { createContact } from './decide/create-contact.js';
 import { decideGrant } from './decide/decide-grant.js';
+import { deleteContact } from './decide/delete-contact.js';
 import { expireGrant } from './decide/expire-grant.js';
 import { recordInviteSent } from './decide/record-invite-sent.js';
 import { updateContact } from './decide/update-contact.js';
@@ -27,6 +28,8 @@ export function decide(command: ContactCommand, state: ContactState, now: Date):
     case 'ApproveGrant':
     case 'RejectGrant':
       return decideGrant(command, state, now);
+    case 'DeleteContact':
+      return deleteContact(command, state);
     default: {
       const unhandled: never = command;
       throw new Error(`unhandled command ${(unhandled as { type: string }).type}`);

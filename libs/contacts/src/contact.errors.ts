@@ -54,6 +54,17 @@ export class ContactAlreadyExists extends Error {
   }
 }
 
+/** The contact was deleted (DESIGN §10): it can no longer be read, changed or invited; its history stays. */
+export class ContactIsDeleted extends Error {
+  constructor(
+    readonly contactId: string,
+    readonly deletedAt: string,
+  ) {
+    super(`contact ${contactId} was deleted at ${deletedAt}`);
+    this.name = 'ContactIsDeleted';
+  }
+}
+
 /** The contact holds no grant of this role (or it has expired). */
 export class GrantNotFound extends Error {
   constructor(
@@ -66,7 +77,7 @@ export class GrantNotFound extends Error {
 }
 
 /** Why an invite link no longer leads to the password form. */
-export type InviteUnusableReason = 'unknown' | 'expired' | 'used' | 'superseded' | 'retired';
+export type InviteUnusableReason = 'unknown' | 'expired' | 'used' | 'superseded' | 'retired' | 'deleted';
 
 /** The invite token names no invite that can still be accepted. */
 export class InviteUnusable extends Error {

@@ -98,6 +98,15 @@ export interface InviteRetired {
   data: { tokenHash: string; reason: InviteRetiredReason };
 }
 
+/**
+ * The contact is deleted (DESIGN §10): it leaves lists and lookups, its email is free for others,
+ * its grants end and its pending invite's link stops working. Its history stays for auditors.
+ */
+export interface ContactDeleted {
+  type: 'ContactDeleted';
+  data: Record<string, never>;
+}
+
 export type ContactEvent =
   | ContactCreated
   | ContactUpdated
@@ -110,7 +119,8 @@ export type ContactEvent =
   | InviteIssued
   | InviteSent
   | InviteAccepted
-  | InviteRetired;
+  | InviteRetired
+  | ContactDeleted;
 
 export type ContactEventType = ContactEvent['type'];
 
@@ -127,6 +137,7 @@ export const CONTACT_EVENT_TYPES: readonly ContactEventType[] = [
   'InviteSent',
   'InviteAccepted',
   'InviteRetired',
+  'ContactDeleted',
 ];
 
 /** An event as it was recorded: its place in the stream and the moment it was written. */

@@ -16,7 +16,8 @@ export interface Invite {
 /** An invite retired before it was accepted: its link answers that it no longer works. */
 export interface RetiredInvite {
   tokenHash: string;
-  reason: InviteRetiredReason;
+  /** `contact_deleted`: the contact was deleted while the invite was pending (no `InviteRetired` of its own) */
+  reason: InviteRetiredReason | 'contact_deleted';
 }
 
 export interface Contact {
@@ -34,6 +35,8 @@ export interface Contact {
   invite: Invite | null;
   /** the last invite retired (absent on contacts that never had one retired) */
   retiredInvite?: RetiredInvite;
+  /** when it was deleted (absent while it lives): commands on it are refused, reads answer that it is gone */
+  deleted?: string;
   version: number;
   created: string;
   updated: string;
@@ -104,6 +107,17 @@ export function evolve(state: ContactState, event: Recorded): ContactState {
       return state.invite?.tokenHash === event.data.tokenHash
         ? { ...next, invite: null, retiredInvite: { tokenHash: event.data.tokenHash, reason: event.data.reason } }
         : next;
+    case 'ContactDeleted': {
+      // Its grants end and a pending invite's link stops working; the person's fields stay, as the history does.
+      const pending = state.invite !== null && state.invite.status !== 'accepted' ? state.invite : null;
+      return {
+        ...next,
+        grants: [],
+        invite: null,
+        ...(pending ? { retiredInvite: { tokenHash: pending.tokenHash, reason: 'contact_deleted' as const } } : {}),
+        deleted: event.recordedAt,
+      };
+    }
     default: {
       const unhandled: never = event;
       throw new Error(`unhandled event ${(unhandled as { type: string }).type}`);

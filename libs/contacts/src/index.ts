@@ -8,3 +8,4 @@ export * from './contact.state.js';
 export * from './contact.view.js';
 export * from './contact.audit.js';
 export * from './contact.time.js';
+export * from './contact.export.js';

@@ -12,6 +12,7 @@ import { LogAfterRestore1733100000000 } from './migrations/1733100000000-log-aft
 import { ClientRevocation1733150000000 } from './migrations/1733150000000-client-revocation.js';
 import { InviteTokenIndex1733200000000 } from './migrations/1733200000000-invite-token-index.js';
 import { RuntimeRole1733300000000 } from './migrations/1733300000000-runtime-role.js';
+import { ContactDeletion1733500000000 } from './migrations/1733500000000-contact-deletion.js';
 
 export const MIGRATIONS = [
   InitialSchema1732400000000,
@@ -24,6 +25,7 @@ export const MIGRATIONS = [
   ClientRevocation1733150000000,
   InviteTokenIndex1733200000000,
   RuntimeRole1733300000000,
+  ContactDeletion1733500000000,
 ];
 
 /** Any fixed number: migrating processes queue on it so two never run migrations at once. */

@@ -15,7 +15,10 @@ export interface ContactPage {
   pagination: { page: number; limit: number; total: number; totalPages: number };
 }
 
-/** Reads of the `contacts` table, shown as of `now` (an expired grant is never shown active). */
+/**
+ * Reads of the `contacts` table, shown as of `now` (an expired grant is never shown active). A
+ * deleted contact is in no list or lookup (DESIGN §10); `deletedAt` tells it from one that never was.
+ */
 export class ContactQueries {
   private readonly events: EventStore;
 
@@ -26,11 +29,22 @@ export class ContactQueries {
   async byId(id: string, now: Date): Promise<ContactView | null> {
     const { rows } = await this.db.query<{ view: ContactView }>({
       name: 'contacts_by_id',
-      text: 'SELECT view FROM contacts WHERE id = $1',
+      text: 'SELECT view FROM contacts WHERE id = $1 AND NOT deleted',
       values: [id],
     });
     const row = rows[0];
     return row ? atMoment(row.view, now) : null;
+  }
+
+  /** When the contact was deleted; null for a contact that lives or never was. */
+  async deletedAt(id: string): Promise<Date | null> {
+    const { rows } = await this.db.query<{ deleted: string }>({
+      name: 'contacts_deleted_at',
+      text: `SELECT state->>'deleted' AS deleted FROM contacts WHERE id = $1 AND deleted`,
+      values: [id],
+    });
+    const deleted = rows[0]?.deleted;
+    return deleted === undefined ? null : new Date(deleted);
   }
 
   /**
@@ -47,7 +61,7 @@ export class ContactQueries {
   }
 
   async list(filter: ContactFilter, now: Date): Promise<ContactPage> {
-    const where: string[] = [];
+    const where: string[] = ['NOT deleted'];
     const values: unknown[] = [];
     if (filter.email !== undefined) {
       values.push(normalizeEmail(filter.email));
@@ -61,7 +75,7 @@ export class ContactQueries {
       values.push([filter.tag]);
       where.push(`tags @> $${values.length}::text[]`);
     }
-    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const clause = `WHERE ${where.join(' AND ')}`;
     values.push(filter.limit, (filter.page - 1) * filter.limit);
     const [page, count] = await Promise.all([
       this.db.query<{ view: ContactView }>(

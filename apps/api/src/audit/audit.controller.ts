@@ -26,7 +26,7 @@ class EventMetadataResponse {
   @ApiProperty({ type: String, nullable: true }) causationId!: string | null;
 }
 
-class AuditEventResponse {
+export class AuditEventResponse {
   @ApiProperty({ type: Number, description: 'the position in the log (pass it as `after` to page)' }) position!: number;
   @ApiProperty({ type: String, format: 'uuid', description: 'the contact id' }) streamId!: string;
   @ApiProperty({ type: Number }) version!: number;
@@ -49,7 +49,8 @@ class AuditEventsResponse {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function shown(event: StoredEvent): AuditEvent {
+/** An event as the history routes show it (DESIGN §6): the same shape wherever history is handed out. */
+export function shown(event: StoredEvent): AuditEvent {
   return {
     position: Number(event.position),
     streamId: event.streamId,

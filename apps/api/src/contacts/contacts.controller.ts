@@ -1,10 +1,11 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBody,
   ApiCreatedResponse,
   ApiExtraModels,
   ApiHeader,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
@@ -20,6 +21,7 @@ import type { AuthenticatedRequest } from '../auth/auth.guard.js';
 import { expandScopes, RequireScopes } from '../auth/scopes.decorator.js';
 import { Idempotency, type Outcome } from '../http/idempotency.js';
 import { problem, ProblemException } from '../http/problem.js';
+import { contactDeleted } from '../http/problem.filter.js';
 import { metadataOf } from '../http/request-metadata.js';
 import { validateBody, validateQuery } from '../http/validation.js';
 import { ApiProblems } from '../docs/problem.schema.js';
@@ -160,7 +162,7 @@ export class ContactsController {
     schema: { type: 'string', format: 'date-time' },
   })
   @ApiOkResponse({ type: ContactEnvelope, headers: etag })
-  @ApiProblems(404, 422)
+  @ApiProblems(404, 410, 422)
   async read(
     @Param('id') given: string,
     @Query('asOf') asOf: unknown,
@@ -170,7 +172,7 @@ export class ContactsController {
     const id = contactIdOf(given);
     if (asOf !== undefined) return { contact: await this.readAsOf(id, asOf, request) };
     const contact = await this.queries.byId(id, this.clock.now());
-    if (!contact) throw notFound();
+    if (!contact) throw await this.goneOrNotFound(id);
     void reply.header('etag', `"${contact.version}"`);
     return { contact };
   }
@@ -188,9 +190,45 @@ export class ContactsController {
         { pointer: '/query/asOf', code: 'invalid_date', message: 'must be an ATOM date, e.g. 2026-01-31T12:00:00+00:00' },
       ]);
     }
+    // Before its deletion a deleted contact reads as it was; from that moment on it is gone.
+    const deletedAt = await this.queries.deletedAt(id);
+    if (deletedAt !== null && at.getTime() >= deletedAt.getTime()) throw new ProblemException(contactDeleted(deletedAt));
     const contact = await this.queries.asOf(id, at);
     if (!contact) throw ProblemException.of(404, 'not_found', 'no contact had this id at that moment');
     return contact;
+  }
+
+  /** A contact no read finds: 410 when it was deleted, 404 when it never was. */
+  private async goneOrNotFound(id: string): Promise<ProblemException> {
+    const deletedAt = await this.queries.deletedAt(id);
+    return deletedAt === null ? notFound() : new ProblemException(contactDeleted(deletedAt));
+  }
+
+  /**
+   * Deletes a contact (DESIGN §10). A second DELETE answers 410 like every other request on it: the
+   * client learns it was already gone (perhaps deleted by another client), and no second event is
+   * written. It takes no body; one sent is refused rather than ignored, as it may mean something
+   * to its sender that this route would not do.
+   */
+  @Delete('contacts/:id.json')
+  @HttpCode(204)
+  @RequireScopes('contacts')
+  @ApiOperation({
+    summary: 'Delete a contact',
+    description:
+      'Scope: `contacts`. Records `ContactDeleted`. The contact leaves lists and lookups, its email is free for new contacts at once, its pending invite link stops working (410) and its grants end. Reading, updating, inviting or deleting it again then answers 410 `contact_deleted`; its history stays for auditors. No body.',
+  })
+  @contactId
+  @ApiNoContentResponse({ description: 'the contact is deleted' })
+  @ApiProblems(400, 404, 410, 413, 415)
+  async remove(@Param('id') given: string, @Body() body: unknown, @Req() request: AuthenticatedRequest): Promise<void> {
+    const id = contactIdOf(given);
+    if (body !== undefined) {
+      throw ProblemException.of(400, 'body_not_allowed', 'DELETE takes no body', [
+        { pointer: '', code: 'body_not_allowed', message: 'send the request without a body' },
+      ]);
+    }
+    await this.contacts.delete(id, metadataOf(request));
   }
 
   @Post('contacts/:id.json')
@@ -211,7 +249,7 @@ export class ContactsController {
   @idempotencyKey
   @ApiBody({ type: UpdateContactRequest })
   @ApiOkResponse({ type: ContactEnvelope, headers: etag })
-  @ApiProblems(400, 404, 409, 412, 413, 415, 422)
+  @ApiProblems(400, 404, 409, 410, 412, 413, 415, 422)
   async update(
     @Param('id') given: string,
     @Body() body: unknown,
@@ -245,7 +283,7 @@ export class ContactsController {
   @contactId
   @idempotencyKey
   @ApiAcceptedResponse({ type: ContactEnvelope, headers: etag })
-  @ApiProblems(404, 422)
+  @ApiProblems(404, 410, 422)
   async invite(
     @Param('id') id: string,
     @Req() request: AuthenticatedRequest,
@@ -268,7 +306,7 @@ export class ContactsController {
   @grantReference
   @idempotencyKey
   @ApiOkResponse({ type: ContactEnvelope, headers: etag })
-  @ApiProblems(404, 409)
+  @ApiProblems(404, 409, 410)
   async approve(
     @Param('id') id: string,
     @Param('reference') reference: string,
@@ -291,7 +329,7 @@ export class ContactsController {
   @grantReference
   @idempotencyKey
   @ApiOkResponse({ type: ContactEnvelope, headers: etag })
-  @ApiProblems(404, 409)
+  @ApiProblems(404, 409, 410)
   async reject(
     @Param('id') id: string,
     @Param('reference') reference: string,

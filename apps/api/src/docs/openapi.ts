@@ -16,6 +16,7 @@ const SCOPES: Record<Scope, string> = {
   roles: 'add access roles to the catalogue, approve and reject pending grants (includes roles.readonly)',
   'roles.readonly': 'read the access-role catalogue',
   audit: "read a contact's history, the global event feed, and a contact as of a past moment",
+  privacy: 'export everything held about a person (their contact and its whole history)',
 };
 
 const DESCRIPTION = `An event-sourced contacts service with the API of Evance's Contacts API.
@@ -106,6 +107,7 @@ export function setupOpenApi(app: NestFastifyApplication, version: string): void
     .addTag('contacts', 'create, read, list and update contacts; invites; decisions on pending grants')
     .addTag('roles', 'the access-role catalogue')
     .addTag('audit', "a contact's history and the global event feed")
+    .addTag('privacy', "a person's data: the export of everything held about them")
     .addTag('auth', 'access tokens (OAuth2 client credentials)')
     .addTag('invites', 'the page a person opens from the invite mail (HTML)')
     .addTag('operations', 'health, metrics, the queue dashboard')

@@ -1,4 +1,4 @@
-import { ApprovalBypassForbidden, fieldError } from '@app/contacts';
+import { ApprovalBypassForbidden, ContactIsDeleted, fieldError } from '@app/contacts';
 import { UnknownEventType } from '@app/event-store';
 import { toProblem } from './problem.filter.js';
 
@@ -50,5 +50,17 @@ describe(toProblem.name, () => {
       errors: [{ pointer: '/contact/accessRoles/2/status', code: 'insufficient_scope', message: 'needs the scope roles' }],
     });
     expect(sut.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
+  });
+
+  it('answers a command on a deleted contact with 410 contact_deleted, naming the moment', () => {
+    const sut = toProblem(new ContactIsDeleted('3f1c2a9e-5b7d-4e8f-9a01-23456789abcd', '2026-01-15T12:00:00.000Z'));
+
+    expect(sut.problem).toMatchObject({
+      status: 410,
+      title: 'Gone',
+      type: '/problems/contact_deleted',
+      detail: 'the contact was deleted at 2026-01-15T12:00:00+00:00',
+      errors: [{ pointer: '', code: 'contact_deleted' }],
+    });
   });
 });

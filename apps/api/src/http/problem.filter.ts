@@ -4,8 +4,10 @@ import { Busy } from '@app/contact-service';
 import {
   ApprovalBypassForbidden,
   ContactAlreadyExists,
+  ContactIsDeleted,
   ContactNotFound,
   ContactRejected,
+  formatAtom,
   GrantNotFound,
   StaleVersion,
 } from '@app/contacts';
@@ -75,6 +77,7 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
     };
   }
   if (error instanceof ContactNotFound) return { problem: problem(404, 'not_found', 'no contact has this id'), headers: {} };
+  if (error instanceof ContactIsDeleted) return { problem: contactDeleted(error.deletedAt), headers: {} };
   if (error instanceof GrantNotFound) {
     return { problem: problem(404, 'grant_not_found', `the contact holds no grant of the access role "${error.reference}"`), headers: {} };
   }
@@ -137,6 +140,13 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
     return { problem: problem(status, 'bad_request', (error as Error).message), headers: {} };
   }
   return { problem: problem(500, 'internal', 'something went wrong on our side; it has been logged'), headers: {} };
+}
+
+/** 410 for any request on a deleted contact (DESIGN §10): it is gone, not unknown. */
+export function contactDeleted(deletedAt: string | Date): Problem {
+  return problem(410, 'contact_deleted', `the contact was deleted at ${formatAtom(deletedAt)}`, [
+    { pointer: '', code: 'contact_deleted', message: 'the contact was deleted; its history stays for auditors' },
+  ]);
 }
 
 export function sendProblem(reply: FastifyReply, error: unknown, logger: Logger): void {

@@ -179,6 +179,15 @@ export function unusablePage(reason: InviteUnusableReason): { status: number; bo
             </p>`,
         ),
       };
+    case 'deleted':
+      return {
+        status: 410,
+        body: page(
+          'Invite no longer valid',
+          html`<h1>This invite link no longer works</h1>
+<p>The account this invite was for has been deleted.</p>`,
+        ),
+      };
     case 'used':
       return {
         status: 410,

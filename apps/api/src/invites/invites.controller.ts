@@ -66,7 +66,7 @@ export class InvitesController {
   @inviteToken
   @html(200, "the person's name and email, and a form to set a password")
   @html(404, 'an unknown or superseded link')
-  @html(410, 'an expired or used link')
+  @html(410, 'an expired, used or retired link, or the link of a deleted contact')
   @html(429, 'more than INVITE_RATE_LIMIT_PER_MINUTE requests a minute from this address (Retry-After)')
   async show(@Param('token') token: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     try {
@@ -94,7 +94,7 @@ export class InvitesController {
   @html(400, 'a malformed form')
   @html(403, 'a missing or wrong CSRF token')
   @html(404, 'an unknown or superseded link')
-  @html(410, 'an expired or used link')
+  @html(410, 'an expired, used or retired link, or the link of a deleted contact')
   @html(413, 'a body over 1 MiB')
   @html(415, 'not a form')
   @html(422, 'the form again, with the error')

@@ -11,6 +11,7 @@ import { grantIsLive, hasPassed } from '../contact.time.js';
  */
 export function acceptInvite(command: AcceptInvite, state: ContactState, now: Date): ContactEvent[] {
   if (state === null) throw new InviteUnusable('unknown');
+  if (state.deleted !== undefined) throw new InviteUnusable('deleted');
   const invite = state.invite;
   if (state.retiredInvite?.tokenHash === command.tokenHash) throw new InviteUnusable('retired');
   if (invite === null) throw new InviteUnusable('unknown');

@@ -1,5 +1,5 @@
 import type { DecideGrant } from '../contact.commands.js';
-import { ContactNotFound, ContactRejected, fieldError, GrantNotFound } from '../contact.errors.js';
+import { ContactIsDeleted, ContactNotFound, ContactRejected, fieldError, GrantNotFound } from '../contact.errors.js';
 import type { ContactEvent } from '../contact.events.js';
 import type { ContactState } from '../contact.state.js';
 import { grantIsLive } from '../contact.time.js';
@@ -7,6 +7,7 @@ import { grantIsLive } from '../contact.time.js';
 /** An administrator's decision on a grant waiting for approval (DESIGN §6 approve/reject). */
 export function decideGrant(command: DecideGrant, state: ContactState, now: Date): ContactEvent[] {
   if (state === null) throw new ContactNotFound(command.contactId);
+  if (state.deleted !== undefined) throw new ContactIsDeleted(command.contactId, state.deleted);
   const grant = state.grants.find((g) => g.reference === command.reference);
   if (!grant || !grantIsLive(grant, now)) {
     throw new GrantNotFound(command.contactId, command.reference);

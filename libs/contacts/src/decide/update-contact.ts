@@ -1,5 +1,12 @@
 import type { ContactPatch, RoleCatalogue, UpdateContact } from '../contact.commands.js';
-import { ApprovalBypassForbidden, ContactNotFound, ContactRejected, fieldError, type FieldError } from '../contact.errors.js';
+import {
+  ApprovalBypassForbidden,
+  ContactIsDeleted,
+  ContactNotFound,
+  ContactRejected,
+  fieldError,
+  type FieldError,
+} from '../contact.errors.js';
 import { CONTACT_TYPES, type ContactEvent, type ContactUpdated, type InviteRetired } from '../contact.events.js';
 import type { Contact, ContactState } from '../contact.state.js';
 import { mergeAddress, sameAddress, toAddress } from './contact.address.js';
@@ -52,6 +59,7 @@ export function checkUpdate(
 
 export function updateContact(command: UpdateContact, state: ContactState, now: Date): ContactEvent[] {
   if (state === null) throw new ContactNotFound(command.contactId);
+  if (state.deleted !== undefined) throw new ContactIsDeleted(command.contactId, state.deleted);
   const { patch } = command;
   const errors = checkUpdate(
     state,
