@@ -11,7 +11,7 @@ import type { JobOf } from '../jobs.js';
 export type SendInviteOutcome = 'sent' | 'superseded' | 'already-sent' | 'accepted' | 'expired' | 'gone';
 
 /**
- * Mails an invite once (issue 5): it checks the contact's current invite, sends, and records
+ * Mails an invite once: it checks the contact's current invite, sends, and records
  * `InviteSent`. A job for an invite that was superseded, sent or accepted meanwhile does nothing.
  *
  * Two attempts at one invite (a stalled job run again while the first still runs) queue on a

@@ -11,7 +11,7 @@ const HOLD_MS = 2_500;
 export type ExpireRoleOutcome = 'revoked' | 'nothing-to-do';
 
 /**
- * Revokes a grant at its expiry (issue 4). The grant must still exist with the expiry the job was
+ * Revokes a grant at its expiry. The grant must still exist with the expiry the job was
  * scheduled for: one extended, shortened, made permanent or revoked since is left alone (its new
  * terms brought a job of their own). Jobs come due shortly before the expiry and wait for it in
  * the worker, so the revocation is on time and never early.
