@@ -6,7 +6,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { ClientStore, InviteTokens } from '@app/auth';
 import { AppConfig, Clock } from '@app/config';
-import { ContactService } from '@app/contact-service';
+import { ContactService, SignInService } from '@app/contact-service';
 import { Database } from '@app/database';
 import { EventStore } from '@app/event-store';
 import { ContactQueries, ContactSearch } from '@app/projections';
@@ -28,6 +28,7 @@ import { ApiMetrics } from './metrics/api.metrics.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { ObservedQueues } from './queues/observed-queues.js';
 import { RolesController } from './roles/roles.controller.js';
+import { SignInController } from './signin/signin.controller.js';
 
 export interface ApiDependencies {
   config: AppConfig;
@@ -57,6 +58,7 @@ export class ApiModule {
         HealthController,
         MetricsController,
         InvitesController,
+        SignInController,
       ],
       providers: [
         { provide: AppConfig, useValue: config },
@@ -86,6 +88,12 @@ export class ApiModule {
               onAppended: (events) => metrics.appended(events),
             }),
           inject: [Database, EventStore, RoleCatalogue, InviteTokens, ApiMetrics],
+        },
+        {
+          provide: SignInService,
+          useFactory: (db: Database, contacts: ContactService) =>
+            new SignInService(db, contacts, clock, { bcryptCost: config.BCRYPT_COST }),
+          inject: [Database, ContactService],
         },
         TokenService,
         Idempotency,

@@ -7,6 +7,7 @@ import { ContactSnapshots1732600000000 } from './migrations/1732600000000-contac
 import { Dispatcher1732700000000 } from './migrations/1732700000000-dispatcher.js';
 import { GrantExpiry1732800000000 } from './migrations/1732800000000-grant-expiry.js';
 import { UnsentInvites1732900000000 } from './migrations/1732900000000-unsent-invites.js';
+import { SigninAttempts1733600000000 } from './migrations/1733600000000-signin-attempts.js';
 
 export const MIGRATIONS = [
   InitialSchema1732400000000,
@@ -15,6 +16,7 @@ export const MIGRATIONS = [
   Dispatcher1732700000000,
   GrantExpiry1732800000000,
   UnsentInvites1732900000000,
+  SigninAttempts1733600000000,
 ];
 
 /** Any fixed number: migrating processes queue on it so two never run migrations at once. */

@@ -16,6 +16,7 @@ const SCOPES: Record<Scope, string> = {
   roles: 'add access roles to the catalogue, approve and reject pending grants (includes roles.readonly)',
   'roles.readonly': 'read the access-role catalogue',
   audit: "read a contact's history, the global event feed, and a contact as of a past moment",
+  signin: "check a user's email and password for the website whose users these are (`POST /api/contacts/authenticate.json`)",
 };
 
 const DESCRIPTION = `An event-sourced contacts service with the API of Evance's Contacts API.
