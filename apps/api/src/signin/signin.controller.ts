@@ -33,12 +33,12 @@ export class SignInController {
   @ApiOkResponse({ type: ContactEnvelope, description: 'the user, as a read returns them' })
   @ApiResponse({
     status: 401,
-    description: '`invalid_credentials`: no user with that email holds that password (or no or a bad bearer token)',
+    description: '`invalid_credentials`: no user with that email holds that password; or:',
     content: problemContent,
   })
   @ApiResponse({
     status: 429,
-    description: "`too_many_attempts`: this email is locked for `Retry-After` seconds (or the client's rate limit, `rate_limited`)",
+    description: '`too_many_attempts`: this email is locked for `Retry-After` seconds; or `rate_limited`:',
     headers: { 'Retry-After': { description: 'seconds until the lock lifts', schema: { type: 'integer' } } },
     content: problemContent,
   })
