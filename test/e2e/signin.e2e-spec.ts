@@ -13,6 +13,7 @@ import {
   problemOf,
   readContact,
   uniqueEmail,
+  updateContact,
   type Body,
   type Response,
 } from '../support/contact-requests.js';
@@ -97,6 +98,16 @@ describe('POST /api/contacts/authenticate.json', () => {
     expect(sut.json()).toEqual({ contact: await readContact(api, admin, user.id) });
     expect(contactOf(sut)).toMatchObject({ type: 'user', email: user.email, hasPassword: true });
     expect(sut.body).not.toMatch(/\$2[aby]\$/);
+  });
+
+  it('follows a change of email or password at once', async () => {
+    const user = await aUser();
+    const email = uniqueEmail('moved');
+    expect((await updateContact(api, admin, user.id, { email, password: 'another456' })).statusCode).toBe(200);
+
+    expect((await authenticate(replica, replicaSignin, email, 'another456')).statusCode).toBe(200);
+    expect((await authenticate(replica, replicaSignin, email, PASSWORD)).statusCode).toBe(401);
+    expect((await authenticate(replica, replicaSignin, user.email, 'another456')).statusCode).toBe(401);
   });
 
   it('records nothing for a sign-in, succeeded or failed', async () => {
