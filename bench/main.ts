@@ -1,5 +1,5 @@
 /**
- * Load benchmarks: `npm run bench -- create | read | users | update | invite | expiry | start | replay | console`.
+ * Load benchmarks: `npm run bench -- create | read | users | signin | update | invite | expiry | start | replay | console`.
  * Each makes its own database on DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432),
  * starts what it measures as child processes on 127.0.0.1, prints a table and, last, one JSON line
  * of the figures; it drops the database and stops the children however it ends.
@@ -11,6 +11,7 @@ import { expiryBench } from './expiry.js';
 import { inviteBench } from './invite.js';
 import { readBench } from './read.js';
 import { replayBench } from './replay.js';
+import { signinBench } from './signin.js';
 import { startBench } from './start.js';
 import { cleanUpAll, log } from './support.js';
 import { updateBench } from './update.js';
@@ -20,6 +21,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   create: createBench,
   read: readBench,
   users: usersBench,
+  signin: signinBench,
   update: updateBench,
   invite: inviteBench,
   expiry: expiryBench,

@@ -33,7 +33,8 @@ const BURST = 200;
 const BURST_GOAL_SECONDS = 15;
 const BURST_READ_SECONDS = 10;
 
-function bcryptCost(): number {
+/** BCRYPT_COST as the API reads it, default 12: the cost the password benches measure at. */
+export function bcryptCost(): number {
   const cost = Number(process.env.BCRYPT_COST ?? 12);
   if (!Number.isInteger(cost) || cost < 4 || cost > 15) throw new Error('BCRYPT_COST must be a whole number from 4 to 15');
   return cost;

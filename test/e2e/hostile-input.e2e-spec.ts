@@ -45,12 +45,15 @@ describe('hostile input', () => {
   let readonlyToken: string;
   let allButPrivacyToken: string;
   let allButContactsToken: string;
+  /** a token of the website that signs its users in (scope `signin`) */
+  let signinToken: string;
 
   beforeAll(async () => {
     ({ api, token } = await createTestApiWithToken({ label: 'hostile' }));
     readonlyToken = await api.token(['contacts.readonly']);
     allButPrivacyToken = await api.token(['contacts', 'roles', 'audit']);
     allButContactsToken = await api.token(['roles', 'audit', 'privacy']);
+    signinToken = await api.token(['signin']);
     reference = await aRole(api, token, 'none');
     target = await aCreatedContact(api, token, aUserPayload({ accessRoles: [reference], tags: { contact: ['vip'] } }));
   });
@@ -580,6 +583,122 @@ describe('hostile input', () => {
     ];
   };
 
+  /** `POST /api/contacts/authenticate.json`: `{email, password}`, both strings, nothing else. */
+  const signinCases = (): Case[] => {
+    const send = (payload: string | Buffer, contentType: string | null = 'application/json'): Promise<Response> =>
+      api.http.inject({
+        method: 'POST',
+        url: '/api/contacts/authenticate.json',
+        headers: { authorization: `Bearer ${signinToken}`, ...(contentType === null ? {} : { 'content-type': contentType }) },
+        payload,
+      });
+    /** Stands for the email of the user every update aims at, which exists only once the tests run. */
+    const TARGET = 'the-target-user@example.invalid';
+    const body =
+      (value: unknown): (() => Promise<Response>) =>
+      () =>
+        send(JSON.stringify(value).replaceAll(TARGET, target.email));
+    const valid = (): string => JSON.stringify({ email: target.email, password: 'secret123' });
+    const cases: [string, () => Promise<Response>, Refusal][] = [];
+    const add = (name: string, sendIt: () => Promise<Response>, expected: Refusal): void => {
+      cases.push([`sign-in: ${name}`, sendIt, expected]);
+    };
+
+    for (const [name, text] of [
+      ['malformed JSON', '{"email": "a@example.com",'],
+      ['single quotes', "{'email': 'a@example.com', 'password': 'x'}"],
+      ['an empty body', ''],
+      ['two documents', '{"email":"a"}{"password":"b"}'],
+      ['10,000 unclosed [', '['.repeat(10_000)],
+    ] as const) {
+      add(name, () => send(text), { status: 400 });
+    }
+    add('a valid body cut in half', () => send(valid().slice(0, Math.floor(valid().length / 2))), { status: 400 });
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', '']) {
+      add(`Content-Type ${JSON.stringify(type)}`, () => send(valid(), type), { status: 415 });
+    }
+    add(
+      'a form body as a form',
+      () => send(`email=${encodeURIComponent(target.email)}&password=secret123`, 'application/x-www-form-urlencoded'),
+      {
+        status: 415,
+      },
+    );
+    add('no Content-Type', () => send(valid(), null), { status: 415 });
+    add('a password over 1 MiB', body({ email: TARGET, password: 'x'.repeat(MIB + 10) }), { status: 413 });
+    for (const [name, text] of [
+      ['an array', '[]'],
+      ['a string', '"a@example.com"'],
+      ['a number', '42'],
+      ['null', 'null'],
+      ['an array of a body', '[{"email":"a@example.com","password":"secret123"}]'],
+    ] as const) {
+      add(`a body that is ${name}`, () => send(text), { status: 422, pointer: '', code: 'invalid_type' });
+    }
+    const wrongForString: [string, unknown][] = [
+      ['a number', 7],
+      ['a boolean', true],
+      ['null', null],
+      ['an array', ['secret123']],
+      ['an empty array', []],
+      ['an object', { $ne: null }],
+      ['an object with a regex', { $regex: '.*' }],
+    ];
+    for (const field of ['email', 'password']) {
+      for (const [name, value] of wrongForString) {
+        add(`${field} as ${name}`, body({ email: TARGET, password: 'secret123', [field]: value }), {
+          status: 422,
+          pointer: `/${field}`,
+        });
+      }
+      add(`no ${field}`, body(field === 'email' ? { password: 'secret123' } : { email: TARGET }), {
+        status: 422,
+        pointer: `/${field}`,
+        code: 'required',
+      });
+    }
+    add('a NUL in the email', body({ email: `${TARGET}\u0000`, password: 'secret123' }), {
+      status: 422,
+      pointer: '/email',
+      code: 'invalid_characters',
+    });
+    add('an unpaired surrogate in the password', body({ email: TARGET, password: 'secret123\ud800' }), {
+      status: 422,
+      pointer: '/password',
+      code: 'invalid_characters',
+    });
+    add('an email of 100,000 characters', body({ email: `${'a'.repeat(100_000)}@example.com`, password: 'secret123' }), {
+      status: 422,
+      pointer: '/email',
+      code: 'too_long',
+    });
+    add('a password of 100,000 characters', body({ email: TARGET, password: 'x'.repeat(100_000) }), {
+      status: 422,
+      pointer: '/password',
+      code: 'too_long',
+    });
+    add('an unknown field', body({ email: TARGET, password: 'secret123', admin: true }), {
+      status: 422,
+      pointer: '/admin',
+      code: 'unknown_field',
+    });
+    add('the email inside contact', body({ contact: { email: TARGET, password: 'secret123' } }), { status: 422, pointer: '/email' });
+    add('a __proto__ member', () => send(valid().replace(/^\{/, '{"__proto__":{"admin":true},')), { status: 400 });
+    // Strings that look like queries are an email nobody has: the same 401 as any failure.
+    for (const email of ["' OR '1'='1", `${"' OR 1=1 --"}@example.com`, '*', '%', '{"$ne":null}', 'a@example.com\nBcc: b@example.com']) {
+      add(`the email ${JSON.stringify(email)}`, body({ email, password: "' OR '1'='1" }), {
+        status: 401,
+        pointer: '',
+        code: 'invalid_credentials',
+      });
+    }
+    add('the right email with an injected password', body({ email: TARGET, password: "' OR '1'='1" }), {
+      status: 401,
+      code: 'invalid_credentials',
+    });
+    return cases;
+  };
+
   const queryCases = (): Case[] => {
     const list =
       (query: string): (() => Promise<Response>) =>
@@ -626,7 +745,14 @@ describe('hostile input', () => {
     return cases.map(([query, expected]): Case => [`GET /api/contacts.json?${query.slice(0, 60)}`, list(query), expected]);
   };
 
-  const corpus: Case[] = [...ROUTES.flatMap(bodyCases), ...idCases(), ...deleteBodyCases(), ...scopeCases(), ...queryCases()];
+  const corpus: Case[] = [
+    ...ROUTES.flatMap(bodyCases),
+    ...idCases(),
+    ...deleteBodyCases(),
+    ...scopeCases(),
+    ...queryCases(),
+    ...signinCases(),
+  ];
 
   const refusals = corpus;
 

@@ -58,6 +58,7 @@ describe('OpenAPI at /api/docs', () => {
       '/api/contacts.json': ['get', 'post'],
       '/api/contacts/{id}.json': ['delete', 'get', 'post'],
       '/api/contacts/{id}/invite.json': ['post'],
+      '/api/contacts/authenticate.json': ['post'],
       '/api/contacts/{id}/access-roles/{reference}/approve.json': ['post'],
       '/api/contacts/{id}/access-roles/{reference}/reject.json': ['post'],
       '/api/contacts/{id}/events.json': ['get'],
@@ -97,6 +98,7 @@ describe('OpenAPI at /api/docs', () => {
       'GET /api/events.json': ['audit'],
       'GET /api/roles.json': ['roles.readonly'],
       'POST /api/roles.json': ['roles'],
+      'POST /api/contacts/authenticate.json': ['signin'],
     });
     expect(document.components.securitySchemes.oauth2?.flows?.clientCredentials).toEqual({
       tokenUrl: '/oauth/token',

@@ -84,6 +84,7 @@ describe(migrate.name, () => {
       'migrations',
       'roles',
       'settings',
+      'signin_attempts',
     ]);
     expect(await appliedMigrations(fresh.url)).toEqual(ALL_MIGRATIONS);
   });

@@ -27,6 +27,8 @@ export interface TestApiOptions {
   label?: string;
   clock?: FixedClock;
   env?: Record<string, string>;
+  /** the database of another test API: this one runs beside it as a second API process, and leaves dropping it to that one */
+  database?: TestDatabase;
 }
 
 /**
@@ -35,7 +37,8 @@ export interface TestApiOptions {
  * against the OpenAPI document the API serves.
  */
 export async function createTestApi(options: TestApiOptions = {}): Promise<TestApi> {
-  const database = await createTestDatabase(options.label ?? 'api');
+  const shared = options.database !== undefined;
+  const database = options.database ?? (await createTestDatabase(options.label ?? 'api'));
   const config = loadConfig({
     DATABASE_URL: database.url,
     REDIS_URL,
@@ -76,7 +79,7 @@ export async function createTestApi(options: TestApiOptions = {}): Promise<TestA
     },
     async close() {
       await app.close();
-      await database.drop();
+      if (!shared) await database.drop();
       // Workers the test started are closed by now; their schedulers' keys would outlive the run.
       if (config.REDIS_URL) await forgetQueuePrefix(config.REDIS_URL, config.QUEUE_PREFIX);
     },

@@ -6,7 +6,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { ClientStore, InviteTokens } from '@app/auth';
 import { AppConfig, Clock } from '@app/config';
-import { ContactService } from '@app/contact-service';
+import { ContactService, SignInService } from '@app/contact-service';
 import { Database } from '@app/database';
 import { EventStore } from '@app/event-store';
 import { ContactQueries, ContactSearch } from '@app/projections';
@@ -30,6 +30,7 @@ import { MetricsController } from './metrics/metrics.controller.js';
 import { PrivacyController } from './privacy/privacy.controller.js';
 import { ObservedQueues } from './queues/observed-queues.js';
 import { RolesController } from './roles/roles.controller.js';
+import { SignInController } from './signin/signin.controller.js';
 
 export interface ApiDependencies {
   config: AppConfig;
@@ -60,6 +61,7 @@ export class ApiModule {
         HealthController,
         MetricsController,
         InvitesController,
+        SignInController,
       ],
       providers: [
         { provide: AppConfig, useValue: config },
@@ -91,6 +93,12 @@ export class ApiModule {
           inject: [Database, EventStore, RoleCatalogue, InviteTokens, ApiMetrics],
         },
         RevokedClients,
+        {
+          provide: SignInService,
+          useFactory: (db: Database, contacts: ContactService) =>
+            new SignInService(db, contacts, clock, { bcryptCost: config.BCRYPT_COST }),
+          inject: [Database, ContactService],
+        },
         TokenService,
         Idempotency,
         { provide: APP_GUARD, useClass: AuthGuard },

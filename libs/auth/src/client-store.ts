@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '@app/database';
 
-export const SCOPES = ['contacts', 'contacts.readonly', 'roles', 'roles.readonly', 'audit', 'privacy'] as const;
+export const SCOPES = ['contacts', 'contacts.readonly', 'roles', 'roles.readonly', 'audit', 'privacy', 'signin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export function isScope(value: string): value is Scope {

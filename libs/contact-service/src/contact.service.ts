@@ -271,6 +271,23 @@ export class ContactService {
     return this.change(contact.id, () => ({ type: 'AcceptInvite', contactId: contact.id, tokenHash, passwordHash }), metadata);
   }
 
+  /** bcrypt's compare, on the same slots as hashing: a sign-in takes its turn like a create. */
+  matchesPassword(password: string, hash: string): Promise<boolean> {
+    // PHP's `$2y$` is bcrypt's `$2b$` under another name; the binding knows only `$2a$` and `$2b$`.
+    const comparable = hash.startsWith('$2y$') ? `$2b$${hash.slice(4)}` : hash;
+    return this.hashing.run(() => bcrypt.compare(password, comparable));
+  }
+
+  /**
+   * Replaces the hash a sign-in just verified the password against with one at today's cost
+   * (DESIGN §11): `PasswordSet {reason:"rehash"}`, unless the password changed meanwhile.
+   */
+  async rehashPassword(contactId: string, password: string, verifiedHash: string, metadata: EventMetadata): Promise<ContactView> {
+    const passwordHash = await this.hash(password);
+    const cost = this.options.bcryptCost;
+    return this.change(contactId, () => ({ type: 'RehashPassword', contactId, verifiedHash, passwordHash, cost }), metadata);
+  }
+
   /** The contact whose live invite has this token hash, judged before any hashing or locking. */
   private async inviteHolder(tokenHash: string): Promise<Contact> {
     // A retired invite (its contact's email or password changed) is looked for only when no live one has the token.

@@ -123,4 +123,17 @@ export interface DeleteContact {
   contactId: string;
 }
 
-export type ContactCommand = CreateContact | UpdateContact | RecordInviteSent | AcceptInvite | ExpireGrant | DecideGrant | DeleteContact;
+/**
+ * A sign-in verified the password against `verifiedHash`, a hash weaker than bcrypt at `cost`
+ * (or of an old variant): `passwordHash` is the same password hashed at `cost`.
+ */
+export interface RehashPassword {
+  type: 'RehashPassword';
+  contactId: string;
+  verifiedHash: string;
+  passwordHash: string;
+  cost: number;
+}
+
+export type ContactCommand =
+  CreateContact | UpdateContact | RecordInviteSent | AcceptInvite | ExpireGrant | DecideGrant | DeleteContact | RehashPassword;

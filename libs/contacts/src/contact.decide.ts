@@ -7,10 +7,12 @@ import { decideGrant } from './decide/decide-grant.js';
 import { deleteContact } from './decide/delete-contact.js';
 import { expireGrant } from './decide/expire-grant.js';
 import { recordInviteSent } from './decide/record-invite-sent.js';
+import { rehashPassword } from './decide/rehash-password.js';
 import { updateContact } from './decide/update-contact.js';
 
 export { checkCreate, type CreateOptions } from './decide/create-contact.js';
 export { checkUpdate, type UpdateOptions } from './decide/update-contact.js';
+export { needsRehash } from './decide/rehash-password.js';
 
 /** The events a command gives on this state at `now`, or a domain error; one file per command under `decide/`. */
 export function decide(command: ContactCommand, state: ContactState, now: Date): ContactEvent[] {
@@ -30,6 +32,8 @@ export function decide(command: ContactCommand, state: ContactState, now: Date):
       return decideGrant(command, state, now);
     case 'DeleteContact':
       return deleteContact(command, state);
+    case 'RehashPassword':
+      return rehashPassword(command, state);
     default: {
       const unhandled: never = command;
       throw new Error(`unhandled command ${(unhandled as { type: string }).type}`);

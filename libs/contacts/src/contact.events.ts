@@ -37,9 +37,13 @@ export interface ContactUpdated {
   data: Partial<Pick<ContactCreated['data'], 'firstname' | 'lastname' | 'email' | 'company'>>;
 }
 
+/** Why a password hash was replaced without a new password: a sign-in found it weaker than today's. */
+export type PasswordSetReason = 'rehash';
+
 export interface PasswordSet {
   type: 'PasswordSet';
-  data: { passwordHash: string };
+  /** `reason` absent: a password the person or a client chose (and on every event before rehashing existed) */
+  data: { passwordHash: string; reason?: PasswordSetReason };
 }
 
 export interface PrimaryAddressSet {

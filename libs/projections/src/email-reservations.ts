@@ -40,3 +40,13 @@ export async function releaseEmail(tx: Queryable, contactId: string, reservation
     contactId,
   ]);
 }
+
+/** The user holding this normalised email, if any. */
+export async function userWithEmail(on: Queryable, email: string): Promise<string | undefined> {
+  const { rows } = await on.query<{ contact_id: string }>({
+    name: 'user_by_email',
+    text: `SELECT contact_id FROM email_reservations WHERE kind = 'user' AND email = $1`,
+    values: [email],
+  });
+  return rows[0]?.contact_id;
+}

@@ -17,6 +17,7 @@ const SCOPES: Record<Scope, string> = {
   'roles.readonly': 'read the access-role catalogue',
   audit: "read a contact's history, the global event feed, and a contact as of a past moment",
   privacy: 'export everything held about a person (their contact and its whole history)',
+  signin: "check a user's email and password for the website whose users these are (`POST /api/contacts/authenticate.json`)",
 };
 
 const DESCRIPTION = `An event-sourced contacts service with the API of Evance's Contacts API.

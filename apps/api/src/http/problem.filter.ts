@@ -11,6 +11,7 @@ import {
   GrantNotFound,
   StaleVersion,
 } from '@app/contacts';
+import { InvalidCredentials, TooManyAttempts } from '@app/contact-service';
 import { PgError } from '@app/database';
 import { ConcurrencyError, UnknownEventType } from '@app/event-store';
 import { RoleExists } from '@app/roles';
@@ -74,6 +75,24 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
         currentVersion: error.actual,
       }),
       headers: { etag: `"${error.actual}"` },
+    };
+  }
+  if (error instanceof InvalidCredentials) {
+    // One body for every failure of a sign-in: nothing in it tells which check failed.
+    return {
+      problem: problem(401, 'invalid_credentials', 'the email or the password is wrong', [
+        { pointer: '', code: 'invalid_credentials', message: 'no user with this email has this password' },
+      ]),
+      headers: {},
+    };
+  }
+  if (error instanceof TooManyAttempts) {
+    const seconds = error.retryAfterSeconds;
+    return {
+      problem: problem(429, 'too_many_attempts', `too many failed sign-ins for this email; retry in ${seconds} s`, [
+        { pointer: '/email', code: 'too_many_attempts', message: `this email is locked for ${seconds} s` },
+      ]),
+      headers: { 'retry-after': String(seconds) },
     };
   }
   if (error instanceof ContactNotFound) return { problem: problem(404, 'not_found', 'no contact has this id'), headers: {} };
