@@ -53,7 +53,7 @@ const UNAVAILABLE = 'the database is busy or unreachable: retry after `Retry-Aft
  */
 function withFrameworkRefusals(document: OpenAPIObject): OpenAPIObject {
   for (const [path, item] of Object.entries(document.paths)) {
-    for (const method of ['get', 'post'] as const) {
+    for (const method of ['get', 'post', 'delete'] as const) {
       const operation = item[method];
       if (!operation) continue;
       const answersPages = Object.values(operation.responses).some(
