@@ -13,6 +13,7 @@ import { ClientRevocation1733150000000 } from './migrations/1733150000000-client
 import { InviteTokenIndex1733200000000 } from './migrations/1733200000000-invite-token-index.js';
 import { RuntimeRole1733300000000 } from './migrations/1733300000000-runtime-role.js';
 import { ContactDeletion1733500000000 } from './migrations/1733500000000-contact-deletion.js';
+import { Leases1733700000000 } from './migrations/1733700000000-leases.js';
 
 export const MIGRATIONS = [
   InitialSchema1732400000000,
@@ -26,6 +27,7 @@ export const MIGRATIONS = [
   InviteTokenIndex1733200000000,
   RuntimeRole1733300000000,
   ContactDeletion1733500000000,
+  Leases1733700000000,
 ];
 
 /** Any fixed number: migrating processes queue on it so two never run migrations at once. */
