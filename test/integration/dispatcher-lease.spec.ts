@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { type Queue } from 'bullmq';
 import { SystemClock } from '@app/config';
 import { EMPTY_STREAM, EventStore, Leases, LogCheckpoints, type EventMetadata, type NewEvent } from '@app/event-store';
@@ -186,29 +187,81 @@ describe(`${Dispatcher.name} leadership by lease`, () => {
   });
 
   describe(Leases.name, () => {
+    const sessions: pg.Client[] = [];
+
+    /** A database session of a holder's own, and its backend pid. */
+    async function aSession(): Promise<{ pid: number; end: () => Promise<void> }> {
+      const session = new pg.Client({ connectionString: database.url });
+      await session.connect();
+      sessions.push(session);
+      const { rows } = await session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      return { pid: rows[0]?.pid ?? 0, end: () => session.end() };
+    }
+
+    afterEach(async () => {
+      await Promise.all(sessions.splice(0).map((s) => s.end().catch(() => undefined)));
+    });
+
     it('lets a lease be taken only once it has expired, and a late renewal neither revives it nor lets its holder write', async () => {
       const sut = new Leases(database.db);
       const checkpoints = new LogCheckpoints(database.db);
       const name = `lease-${randomUUID()}`;
       await checkpoints.read(name);
       const from = { transactionId: '0', position: '0' };
+      const to = { transactionId: '0', position: '1' };
+      const { pid } = await aSession();
 
-      const first = await sut.take(name, 'first', 300);
+      const first = await sut.take(name, 'first', 300, pid);
+      if (!first) throw new Error('not taken');
       expect(first).toMatchObject({ holder: 'first', epoch: '1', previousHolder: null });
-      expect(await sut.take(name, 'second', 300)).toBeNull();
-      expect(await sut.renew(first!, 300)).toBe(true);
+      expect(await sut.take(name, 'second', 300, pid)).toBeNull();
+      expect(await sut.renew(first, 300, pid)).toBe(true);
 
       await sleep(400);
-      expect(await sut.renew(first!, 300)).toBe(false);
-      expect(await checkpoints.advance(name, from, { transactionId: '0', position: '1' }, first!)).toBe(false);
-      const second = await sut.take(name, 'second', 10_000);
+      expect(await sut.renew(first, 300, pid)).toBe(false);
+      expect(await checkpoints.advance(name, from, to, first)).toBe(false);
+      const second = await sut.take(name, 'second', 10_000, pid);
+      if (!second) throw new Error('not taken');
       expect(second).toMatchObject({ holder: 'second', epoch: '2', previousHolder: 'first', previousExpiry: expect.any(Date) });
-      expect(await sut.renew(first!, 300)).toBe(false);
+      expect(await sut.renew(first, 300, pid)).toBe(false);
 
-      expect(await checkpoints.advance(name, from, { transactionId: '0', position: '1' }, first!)).toBe(false);
-      expect(await checkpoints.advance(name, from, { transactionId: '0', position: '1' }, second!)).toBe(true);
-      await sut.release(second!);
-      expect(await sut.take(name, 'third', 300)).toMatchObject({ epoch: '3', previousHolder: null });
+      expect(await checkpoints.advance(name, from, to, first)).toBe(false);
+      expect(await checkpoints.advance(name, from, to, second)).toBe(true);
+      await sut.release(second);
+      expect(await sut.take(name, 'third', 300, pid)).toMatchObject({ epoch: '3', previousHolder: null });
     });
+
+    it("lets a lease be taken before it expires once its holder's session has ended", async () => {
+      const sut = new Leases(database.db);
+      const name = `lease-${randomUUID()}`;
+      const holder = await aSession();
+      const standby = await aSession();
+
+      expect(await sut.take(name, 'holder', 60_000, holder.pid)).toMatchObject({ epoch: '1' });
+      expect(await sut.take(name, 'standby', 60_000, standby.pid)).toBeNull();
+      await holder.end();
+      await waitUntil('the session is gone', async () => {
+        const { rows } = await database.db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [holder.pid]);
+        return rows.length === 0;
+      });
+
+      expect(await sut.take(name, 'standby', 60_000, standby.pid)).toMatchObject({ epoch: '2', previousHolder: 'holder' });
+    });
+  });
+
+  it("has a standby take over at once when the leader's session ends, and the old leader stand by", async () => {
+    const a = start();
+    await waitUntil('a leads', () => a.isLeader);
+    const b = start();
+    await sleep(3 * POLL_MS);
+    expect(b.isLeader).toBe(false);
+
+    await database.db.query(`SELECT pg_terminate_backend(session_pid) FROM leases WHERE name = $1`, [consumer]);
+
+    await waitUntil('b leads', () => b.isLeader, LEASE_MS / 2);
+    await waitUntil('a stands by', () => !a.isLeader, 2 * RENEW_MS + POLL_MS);
+    const position = await anInvite(5);
+    await waitUntil('b dispatched the invite', async () => (await jobIds()).includes(sendInviteJobId(position)));
+    expect([a.isLeader, b.isLeader]).toEqual([false, true]);
   });
 });

@@ -134,18 +134,25 @@ interface TakenRow {
 export class Leases {
   constructor(private readonly db: Queryable) {}
 
-  /** Takes the lease if it is free or has expired; null while someone else holds it. */
-  async take(name: string, holder: string, durationMs: number): Promise<LeaseTaken | null> {
+  /**
+   * Takes the lease if it is free, has expired, or its holder's session (`sessionPid`, the
+   * backend pid of a connection the holder keeps open) has ended; null while someone else holds it.
+   */
+  async take(name: string, holder: string, durationMs: number, sessionPid: number): Promise<LeaseTaken | null> {
     await this.db.query(`INSERT INTO leases (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [name]);
     // A takeover racing another waits on the row and then finds it unexpired: one of them wins.
     const { rows } = await this.db.query<TakenRow>(
       `UPDATE leases l
-       SET holder = $2, epoch = l.epoch + 1, expires_at = clock_timestamp() + $3 * interval '1 millisecond', acquired_at = clock_timestamp()
+       SET holder = $2, epoch = l.epoch + 1, expires_at = clock_timestamp() + $3 * interval '1 millisecond',
+           acquired_at = clock_timestamp(), session_pid = $4
        FROM (SELECT holder, expires_at FROM leases WHERE name = $1) before
-       WHERE l.name = $1 AND l.expires_at <= clock_timestamp()
+       WHERE l.name = $1
+         AND (l.expires_at <= clock_timestamp()
+              OR (l.holder IS NOT NULL AND l.session_pid IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = l.session_pid)))
        RETURNING l.epoch::text AS epoch, before.holder AS previous_holder,
                  CASE WHEN before.holder IS NULL THEN NULL ELSE before.expires_at END AS previous_expiry`,
-      [name, holder, durationMs],
+      [name, holder, durationMs, sessionPid],
     );
     const row = rows[0];
     if (!row) return null;
@@ -154,13 +161,14 @@ export class Leases {
 
   /**
    * Extends a lease still held; false when it was taken over or has already expired (a renewal
-   * that comes late does not revive it: the holder must take it again, at a new epoch).
+   * that comes late does not revive it: the holder must take it again, at a new epoch). The
+   * holder's session may have changed (a connection lost and made again).
    */
-  async renew(lease: LeaseHold, durationMs: number): Promise<boolean> {
+  async renew(lease: LeaseHold, durationMs: number, sessionPid: number): Promise<boolean> {
     const { rowCount } = await this.db.query(
-      `UPDATE leases SET expires_at = clock_timestamp() + $4 * interval '1 millisecond'
+      `UPDATE leases SET expires_at = clock_timestamp() + $4 * interval '1 millisecond', session_pid = $5
        WHERE name = $1 AND holder = $2 AND epoch = $3::bigint AND expires_at > clock_timestamp()`,
-      [lease.name, lease.holder, lease.epoch, durationMs],
+      [lease.name, lease.holder, lease.epoch, durationMs, sessionPid],
     );
     return rowCount === 1;
   }

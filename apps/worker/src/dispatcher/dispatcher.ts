@@ -54,7 +54,7 @@ const CHANNEL = 'contacts_dispatch';
  * ids make that a no-op; nothing is ever enqueued beside an append.
  *
  * Replicas run one each; the one holding the consumer's lease advances, and the others poll to
- * take it once it expires. The leader renews it between steps, so a leader that is frozen or
+ * take it once it expires, or at once when the leader's database session has ended. The leader renews it between steps, so a leader that is frozen or
  * stuck stops renewing and is replaced. Its checkpoint writes are fenced by the lease's holder
  * and epoch, and it checks the lease again right before adding jobs: a leader that wakes after
  * losing it finds out and stands by, having moved nothing.
@@ -70,6 +70,8 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   /** when (this process's monotonic clock) the last renewal was asked for: only for when to renew next */
   private renewedAt = 0;
   private client: pg.Client | null = null;
+  /** the listening connection's backend pid: while it lives, the lease is not taken before it expires */
+  private sessionPid = 0;
   private checkpoint: LogCheckpoint | null = null;
   private stopped = false;
   private loop: Promise<void> | null = null;
@@ -185,7 +187,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   /** Takes the lease if it is free or has expired, and reads the checkpoint under it. */
   private async elect(): Promise<boolean> {
     const asked = performance.now();
-    const taken = await this.leases.take(this.options.consumer, this.holder, this.leaseMs);
+    const taken = await this.leases.take(this.options.consumer, this.holder, this.leaseMs, this.sessionPid);
     if (!taken) return false;
     this.lease = taken;
     this.renewedAt = asked;
@@ -203,7 +205,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     const lease = this.lease;
     if (!lease) return false;
     const asked = performance.now();
-    if (await this.leases.renew(lease, this.leaseMs)) {
+    if (await this.leases.renew(lease, this.leaseMs, this.sessionPid)) {
       if (this.lease === lease) this.renewedAt = asked;
       return true;
     }
@@ -228,7 +230,10 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     if (lease) await this.leases.release(lease).catch(() => undefined);
   }
 
-  /** A connection of its own that listens for appends; leadership does not depend on it. */
+  /**
+   * A connection of its own that listens for appends. Leadership does not depend on it, but its
+   * end (this process killed) lets a standby take over without waiting for the lease to expire.
+   */
   private async listen(): Promise<void> {
     if (this.client) return;
     const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: 'contacts-dispatcher' });
@@ -243,6 +248,8 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     });
     await client.connect();
     await client.query(`LISTEN ${CHANNEL}`);
+    const { rows } = await client.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`);
+    this.sessionPid = rows[0]?.pid ?? 0;
     this.client = client;
   }
 
