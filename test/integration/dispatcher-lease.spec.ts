@@ -222,7 +222,13 @@ describe(`${Dispatcher.name} leadership by lease`, () => {
       expect(await checkpoints.advance(name, from, to, first)).toBe(false);
       const second = await sut.take(name, 'second', 10_000, pid);
       if (!second) throw new Error('not taken');
-      expect(second).toMatchObject({ holder: 'second', epoch: '2', previousHolder: 'first', previousExpiry: expect.any(Date) });
+      expect(second).toMatchObject({
+        holder: 'second',
+        epoch: '2',
+        previousHolder: 'first',
+        previousExpiry: expect.any(Date),
+        previousSessionEnded: false,
+      });
       expect(await sut.renew(first, 300, pid)).toBe(false);
 
       expect(await checkpoints.advance(name, from, to, first)).toBe(false);
@@ -245,7 +251,11 @@ describe(`${Dispatcher.name} leadership by lease`, () => {
         return rows.length === 0;
       });
 
-      expect(await sut.take(name, 'standby', 60_000, standby.pid)).toMatchObject({ epoch: '2', previousHolder: 'holder' });
+      expect(await sut.take(name, 'standby', 60_000, standby.pid)).toMatchObject({
+        epoch: '2',
+        previousHolder: 'holder',
+        previousSessionEnded: true,
+      });
     });
   });
 

@@ -118,12 +118,15 @@ export interface LeaseTaken extends LeaseHold {
   /** the holder before, when it had not released it: its lease ran out unrenewed */
   previousHolder: string | null;
   previousExpiry: Date | null;
+  /** taken before its expiry, because the previous holder's session had ended */
+  previousSessionEnded: boolean;
 }
 
 interface TakenRow {
   epoch: string;
   previous_holder: string | null;
   previous_expiry: Date | null;
+  previous_session_ended: boolean;
 }
 
 /**
@@ -151,12 +154,20 @@ export class Leases {
               OR (l.holder IS NOT NULL AND l.session_pid IS NOT NULL
                   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = l.session_pid)))
        RETURNING l.epoch::text AS epoch, before.holder AS previous_holder,
-                 CASE WHEN before.holder IS NULL THEN NULL ELSE before.expires_at END AS previous_expiry`,
+                 CASE WHEN before.holder IS NULL THEN NULL ELSE before.expires_at END AS previous_expiry,
+                 before.holder IS NOT NULL AND before.expires_at > clock_timestamp() AS previous_session_ended`,
       [name, holder, durationMs, sessionPid],
     );
     const row = rows[0];
     if (!row) return null;
-    return { name, holder, epoch: row.epoch, previousHolder: row.previous_holder, previousExpiry: row.previous_expiry };
+    return {
+      name,
+      holder,
+      epoch: row.epoch,
+      previousHolder: row.previous_holder,
+      previousExpiry: row.previous_expiry,
+      previousSessionEnded: row.previous_session_ended,
+    };
   }
 
   /**

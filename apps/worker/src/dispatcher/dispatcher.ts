@@ -276,5 +276,6 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
 /** For the log line of a taking: whose lease ran out, which is what an operator looks for after a freeze. */
 function takenFrom(taken: LeaseTaken): string {
   if (!taken.previousHolder || taken.previousHolder === taken.holder) return '';
+  if (taken.previousSessionEnded) return `, taken over from ${taken.previousHolder} whose database session ended`;
   return `, taken over from ${taken.previousHolder} whose lease expired unrenewed at ${taken.previousExpiry?.toISOString() ?? '?'}`;
 }
