@@ -80,6 +80,7 @@ describe(migrate.name, () => {
       'event_log_clock',
       'events',
       'idempotency_keys',
+      'leases',
       'log_checkpoints',
       'migrations',
       'roles',

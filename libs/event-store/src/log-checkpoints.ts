@@ -50,13 +50,26 @@ export class LogCheckpoints {
 
   /**
    * Moves the consumer from `from` to `to`; false when the row was not at `from` any more
-   * (another consumer of the same name moved it), and then nothing changes.
+   * (another consumer of the same name moved it), and then nothing changes. With a lease, also
+   * false unless that lease is still held, unexpired, by the same holder at the same epoch: a
+   * leader that overslept its lease never moves the checkpoint. The lease row is locked for the
+   * write, so a takeover waits for it and the new leader reads where it left the checkpoint.
    */
-  async advance(consumer: string, from: LogCheckpoint, to: LogCheckpoint): Promise<boolean> {
+  async advance(consumer: string, from: LogCheckpoint, to: LogCheckpoint, lease?: LeaseHold): Promise<boolean> {
+    const fenced = lease
+      ? `AND EXISTS (SELECT 1 FROM leases WHERE name = $6 AND holder = $7 AND epoch = $8::bigint AND expires_at > clock_timestamp() FOR SHARE)`
+      : '';
     const { rowCount } = await this.db.query(
       `UPDATE log_checkpoints SET transaction_id = $2::xid8, position = $3::bigint, updated_at = now()
-       WHERE consumer = $1 AND transaction_id = $4::xid8 AND position = $5::bigint`,
-      [consumer, to.transactionId, to.position, from.transactionId, from.position],
+       WHERE consumer = $1 AND transaction_id = $4::xid8 AND position = $5::bigint ${fenced}`,
+      [
+        consumer,
+        to.transactionId,
+        to.position,
+        from.transactionId,
+        from.position,
+        ...(lease ? [lease.name, lease.holder, lease.epoch] : []),
+      ],
     );
     return rowCount === 1;
   }
@@ -89,5 +102,94 @@ export class LogCheckpoints {
       oldestSeconds: Math.max(0, row?.oldest_seconds ?? 0),
       checkpointSeconds: row?.checkpoint_seconds == null ? null : Math.max(0, row.checkpoint_seconds),
     };
+  }
+}
+
+/** A lease as its holder knows it: valid for writes only while the row still says the same. */
+export interface LeaseHold {
+  name: string;
+  holder: string;
+  /** raised at every taking; bigint as text */
+  epoch: string;
+}
+
+/** A lease just taken, and whom it was taken from. */
+export interface LeaseTaken extends LeaseHold {
+  /** the holder before, when it had not released it: its lease ran out unrenewed */
+  previousHolder: string | null;
+  previousExpiry: Date | null;
+  /** taken before its expiry, because the previous holder's session had ended */
+  previousSessionEnded: boolean;
+}
+
+interface TakenRow {
+  epoch: string;
+  previous_holder: string | null;
+  previous_expiry: Date | null;
+  previous_session_ended: boolean;
+}
+
+/**
+ * The `leases` table: leadership that outlives no frozen leader. A holder renews before its lease
+ * expires; once it has expired anyone may take it, raising the epoch. Every time is the
+ * database's (`clock_timestamp()`), so no process's clock decides who leads.
+ */
+export class Leases {
+  constructor(private readonly db: Queryable) {}
+
+  /**
+   * Takes the lease if it is free, has expired, or its holder's session (`sessionPid`, the
+   * backend pid of a connection the holder keeps open) has ended; null while someone else holds it.
+   */
+  async take(name: string, holder: string, durationMs: number, sessionPid: number): Promise<LeaseTaken | null> {
+    await this.db.query(`INSERT INTO leases (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [name]);
+    // A takeover racing another waits on the row and then finds it unexpired: one of them wins.
+    const { rows } = await this.db.query<TakenRow>(
+      `UPDATE leases l
+       SET holder = $2, epoch = l.epoch + 1, expires_at = clock_timestamp() + $3 * interval '1 millisecond',
+           acquired_at = clock_timestamp(), session_pid = $4
+       FROM (SELECT holder, expires_at FROM leases WHERE name = $1) before
+       WHERE l.name = $1
+         AND (l.expires_at <= clock_timestamp()
+              OR (l.holder IS NOT NULL AND l.session_pid IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = l.session_pid)))
+       RETURNING l.epoch::text AS epoch, before.holder AS previous_holder,
+                 CASE WHEN before.holder IS NULL THEN NULL ELSE before.expires_at END AS previous_expiry,
+                 before.holder IS NOT NULL AND before.expires_at > clock_timestamp() AS previous_session_ended`,
+      [name, holder, durationMs, sessionPid],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      name,
+      holder,
+      epoch: row.epoch,
+      previousHolder: row.previous_holder,
+      previousExpiry: row.previous_expiry,
+      previousSessionEnded: row.previous_session_ended,
+    };
+  }
+
+  /**
+   * Extends a lease still held; false when it was taken over or has already expired (a renewal
+   * that comes late does not revive it: the holder must take it again, at a new epoch). The
+   * holder's session may have changed (a connection lost and made again).
+   */
+  async renew(lease: LeaseHold, durationMs: number, sessionPid: number): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      `UPDATE leases SET expires_at = clock_timestamp() + $4 * interval '1 millisecond', session_pid = $5
+       WHERE name = $1 AND holder = $2 AND epoch = $3::bigint AND expires_at > clock_timestamp()`,
+      [lease.name, lease.holder, lease.epoch, durationMs, sessionPid],
+    );
+    return rowCount === 1;
+  }
+
+  /** Gives a lease up at once (a stopping leader), so a standby need not wait for it to expire. */
+  async release(lease: LeaseHold): Promise<void> {
+    await this.db.query(
+      `UPDATE leases SET holder = NULL, expires_at = clock_timestamp()
+       WHERE name = $1 AND holder = $2 AND epoch = $3::bigint AND expires_at > clock_timestamp()`,
+      [lease.name, lease.holder, lease.epoch],
+    );
   }
 }
