@@ -38,7 +38,7 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 // ---------------------------------------------------------------------------------------------
 // invites
 
-interface Created {
+export interface Created {
   email: string;
   contactId: string;
   /** performance.now() when the request was sent and when its 201 arrived (headers) */
@@ -108,7 +108,7 @@ function epoch(now: number): number {
  * Where the time between the 201 and the mail went, from BullMQ's own timestamps of each job:
  * added by the dispatcher, taken by a worker, finished (after InviteSent was recorded).
  */
-async function stagesOf(backend: QueueBackend, created: Created[], sink: MailSink): Promise<Record<string, Spread | null> | null> {
+export async function stagesOf(backend: QueueBackend, created: Created[], sink: MailSink): Promise<Record<string, Spread | null> | null> {
   const queue = openQueue<SendInviteJob>(backend, 'invites');
   try {
     const jobs = (await queue.getJobs(['completed'], 0, -1)) as Job<SendInviteJob>[];
