@@ -4,7 +4,7 @@ import { aUserPayload, createContact, get } from '../support/contact-requests.js
 import { createTestApiWithToken, type TestApi } from '../support/test-api.js';
 
 /** What Postgres answers `sql` with as the runtime role: the error's message, or 'ok'. */
-async function attempt(db: Database, sql: string): Promise<string> {
+async function attempt(db: { query(sql: string): Promise<unknown> }, sql: string): Promise<string> {
   try {
     await db.query(sql);
     return 'ok';
@@ -52,6 +52,25 @@ describe('the runtime role', () => {
     ['UPDATE the schema history', `UPDATE migrations SET name = name`, /permission denied for table migrations/],
   ])('may not %s', async (_case, sql, refusal) => {
     expect(await attempt(runtime, sql)).toMatch(refusal);
+  });
+
+  it("may not mask events itself, even naming the erasure setting the owner's function uses", async () => {
+    const client = await runtime.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT set_config('contacts.erasing', (SELECT stream_id::text FROM events LIMIT 1), true)`);
+      expect(await attempt(client, `UPDATE events SET data = '{}'`)).toMatch(/permission denied for table events/);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
+  it('may run erase_stream only on a stream that holds an erasure', async () => {
+    const masked = JSON.stringify([{ version: 1, data: {}, seal: 'x' }]);
+    const sql = `SELECT erase_stream((SELECT stream_id FROM events LIMIT 1), '${masked}'::jsonb)`;
+
+    expect(await attempt(runtime, sql)).toMatch(/holds no erasure/);
   });
 
   it('stays the runtime role after RESET ROLE', async () => {

@@ -14,6 +14,7 @@ import { InviteTokenIndex1733200000000 } from './migrations/1733200000000-invite
 import { RuntimeRole1733300000000 } from './migrations/1733300000000-runtime-role.js';
 import { ContactDeletion1733500000000 } from './migrations/1733500000000-contact-deletion.js';
 import { SigninAttempts1733600000000 } from './migrations/1733600000000-signin-attempts.js';
+import { Erasure1733800000000 } from './migrations/1733800000000-erasure.js';
 
 export const MIGRATIONS = [
   InitialSchema1732400000000,
@@ -28,6 +29,7 @@ export const MIGRATIONS = [
   RuntimeRole1733300000000,
   ContactDeletion1733500000000,
   SigninAttempts1733600000000,
+  Erasure1733800000000,
 ];
 
 /** Any fixed number: migrating processes queue on it so two never run migrations at once. */
