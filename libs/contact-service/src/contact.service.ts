@@ -8,6 +8,7 @@ import {
   ContactNotFound,
   ContactRejected,
   decide,
+  emailsHeld,
   emailReservation,
   fold,
   formatAtom,
@@ -41,6 +42,7 @@ import {
   type ContactRow,
 } from '@app/projections';
 import type { RoleCatalogue } from '@app/roles';
+import { forgetAttempts } from './signin-attempts.js';
 import { HASH_CONCURRENCY, Slots } from './slots.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -236,7 +238,7 @@ export class ContactService {
    * Erases the person's data (DESIGN §10), live or deleted, in one transaction: `ContactErased`
    * with the read row and reservations it leaves (no personal value), every personal value of
    * the stream's events masked in the log (`EventStore.maskStream`), and the idempotency records
-   * of requests on the contact, which hold its responses, forgotten. A repeat appends nothing and
+   * of requests on the contact (they hold its responses) and the sign-in counts of its emails forgotten. A repeat appends nothing and
    * answers with the first erasure (masking again anything still unmasked).
    */
   async erase(contactId: string, reason: string, metadata: EventMetadata, hooks?: ErasureHooks): Promise<ErasureView> {
@@ -250,6 +252,7 @@ export class ContactService {
       },
       afterWrite: async (tx, next) => {
         if (next.erased === undefined) throw new Error(`contact ${contactId} is not erased after EraseContact`);
+        await forgetAttempts(tx, emailsHeld((await this.store.readStream(contactId, tx)).events));
         await this.store.maskStream(tx, contactId, (event) => maskPersonalData(event.type, event.data));
         await forgetIdempotencyRecords(tx, contactId);
         erasure = { contactId, erasedAt: formatAtom(next.erased.erasedAt, 'seconds'), reason: next.erased.reason };

@@ -1,7 +1,7 @@
 import type { ContactCommand, EraseContact } from './contact.commands.js';
 import { decide } from './contact.decide.js';
 import { ContactIsErased, ContactNotFound } from './contact.errors.js';
-import { ERASED, maskPersonalData, personalFields } from './contact.erasure.js';
+import { emailsHeld, ERASED, maskPersonalData, personalFields } from './contact.erasure.js';
 import type { ContactErased, ContactEvent } from './contact.events.js';
 import { emailReservation } from './contact.reservation.js';
 import { fold } from './contact.state.js';
@@ -145,5 +145,19 @@ describe(maskPersonalData.name, () => {
   it('changes nothing when masking again', () => {
     const once = maskPersonalData('ContactCreated', aContactCreated().data);
     expect(maskPersonalData('ContactCreated', once)).toEqual(once);
+  });
+});
+
+describe(emailsHeld.name, () => {
+  it('lists every email the history gave the contact, normalized, once each, and none once masked', () => {
+    const events: ContactEvent[] = [
+      aContactCreated({ email: 'Bob@Example.com ' }),
+      { type: 'ContactUpdated', data: { email: 'robert@example.com' } },
+      { type: 'ContactUpdated', data: { firstname: 'Rob' } },
+      { type: 'ContactUpdated', data: { email: 'bob@example.com' } },
+    ];
+
+    expect(emailsHeld(events)).toEqual(['bob@example.com', 'robert@example.com']);
+    expect(emailsHeld(masked(events))).toEqual([]);
   });
 });

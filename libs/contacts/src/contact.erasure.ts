@@ -1,4 +1,5 @@
 import type { ContactEventType } from './contact.events.js';
+import { normalizeEmail } from './contact.rules.js';
 
 /** What a personal value reads as once the person's data is erased (DESIGN §10). */
 export const ERASED = '[erased]';
@@ -54,4 +55,18 @@ function maskAt(data: Record<string, unknown>, path: readonly string[]): Record<
   }
   if (Array.isArray(value)) return { ...data, [key]: value.length === 0 ? [] : [ERASED] };
   return { ...data, [key]: ERASED };
+}
+
+/**
+ * Every email a stream's events ever gave the contact, as the uniqueness rule and sign-in compare
+ * them: what an erasure looks for outside the log (sign-in attempts are counted by email).
+ */
+export function emailsHeld(events: readonly { type: string; data: Record<string, unknown> }[]): string[] {
+  const emails = new Set<string>();
+  for (const { type, data } of events) {
+    if ((type === 'ContactCreated' || type === 'ContactUpdated') && typeof data.email === 'string' && data.email !== ERASED) {
+      emails.add(normalizeEmail(data.email));
+    }
+  }
+  return [...emails];
 }
