@@ -15,7 +15,8 @@ import { RUNTIME_ROLE } from '../runtime-role.js';
  * - the trigger lets an UPDATE through only inside `erase_stream` (a transaction-local setting
  *   naming the stream) and only when the data and the seal change, on an event not yet sealed.
  *   The runtime role has no UPDATE right on `events` at all; it may only EXECUTE the function,
- *   which refuses a stream that holds no `ContactErased`.
+ *   which refuses a stream that holds no `ContactErased` and any change that is more than replacing
+ *   values by `"[erased]"`.
  */
 export class Erasure1733800000000 implements MigrationInterface {
   name = 'Erasure1733800000000';
@@ -36,6 +37,34 @@ export class Erasure1733800000000 implements MigrationInterface {
         END IF;
         RAISE EXCEPTION 'events are append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
       END $$`);
+    // Which values are personal is the domain's list; here only that a change is a masking: the
+    // same shape, each value kept or replaced by "[erased]" (a list by a list of one).
+    await db.query(`
+      CREATE FUNCTION erasure_masks_only(original jsonb, masked jsonb) RETURNS boolean
+      LANGUAGE plpgsql IMMUTABLE AS $$
+      DECLARE
+        key text;
+      BEGIN
+        IF masked = original OR masked = '"[erased]"'::jsonb THEN
+          RETURN true;
+        END IF;
+        IF jsonb_typeof(original) = 'array' AND masked = '["[erased]"]'::jsonb THEN
+          RETURN true;
+        END IF;
+        IF jsonb_typeof(original) <> 'object' OR jsonb_typeof(masked) <> 'object' THEN
+          RETURN false;
+        END IF;
+        IF (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(original) k) IS DISTINCT FROM
+           (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(masked) k) THEN
+          RETURN false;
+        END IF;
+        FOR key IN SELECT jsonb_object_keys(original) LOOP
+          IF NOT erasure_masks_only(original -> key, masked -> key) THEN
+            RETURN false;
+          END IF;
+        END LOOP;
+        RETURN true;
+      END $$`);
     await db.query(`
       CREATE FUNCTION erase_stream(stream uuid, masked jsonb) RETURNS integer
       LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -44,6 +73,11 @@ export class Erasure1733800000000 implements MigrationInterface {
       BEGIN
         IF NOT EXISTS (SELECT 1 FROM events WHERE stream_id = stream AND type = 'ContactErased') THEN
           RAISE EXCEPTION 'stream % holds no erasure', stream USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF EXISTS (SELECT 1 FROM events e JOIN jsonb_to_recordset(masked) AS m(version int, data jsonb, seal text)
+                     ON e.stream_id = stream AND e.stream_version = m.version
+                    WHERE e.erasure_seal IS NULL AND NOT erasure_masks_only(e.data, m.data)) THEN
+          RAISE EXCEPTION 'erasure of stream % changes more than personal values', stream USING ERRCODE = 'insufficient_privilege';
         END IF;
         PERFORM set_config('contacts.erasing', stream::text, true);
         UPDATE events e SET data = m.data, erasure_seal = m.seal
@@ -59,6 +93,7 @@ export class Erasure1733800000000 implements MigrationInterface {
 
   async down(db: QueryRunner): Promise<void> {
     await db.query(`DROP FUNCTION erase_stream(uuid, jsonb)`);
+    await db.query(`DROP FUNCTION erasure_masks_only(jsonb, jsonb)`);
     await db.query(`
       CREATE OR REPLACE FUNCTION events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
