@@ -570,6 +570,45 @@ describe('hostile input', () => {
     ]);
   };
 
+  /** `POST /api/contacts/{id}/erase.json`: `{reason}`, a string of 1 to 500 characters; the target is never erased. */
+  const eraseCases = (): Case[] => {
+    const url = (): string => `/api/contacts/${target.id}/erase.json`;
+    const atReason: Refusal = { status: 422, pointer: '/reason' };
+    const bodies: [string, string | Buffer, string | null, Refusal][] = [
+      ['no body', '', null, { status: 422 }],
+      ['an empty object', '{}', 'application/json', atReason],
+      ['an empty reason', '{"reason":""}', 'application/json', atReason],
+      ['a reason of 501 characters', JSON.stringify({ reason: 'x'.repeat(501) }), 'application/json', atReason],
+      ['a numeric reason', '{"reason":17}', 'application/json', atReason],
+      ['a null reason', '{"reason":null}', 'application/json', atReason],
+      ['a reason as a list', '{"reason":["a"]}', 'application/json', atReason],
+      ['a reason as an object', '{"reason":{"toString":"x"}}', 'application/json', { status: 422, pointer: /^\/reason/ }],
+      ['null', 'null', 'application/json', { status: 422 }],
+      ['an array', '[1,2,3]', 'application/json', { status: 422 }],
+      ['malformed JSON', '{"reason":', 'application/json', { status: 400 }],
+      ['a __proto__ key', '{"__proto__":{"reason":"x"}}', 'application/json', { status: 400 }],
+      ['XML', '<reason>x</reason>', 'application/xml', { status: 415 }],
+      ['over 1 MiB of JSON', JSON.stringify({ reason: 'x'.repeat(MIB) }), 'application/json', { status: 413 }],
+    ];
+    const forbidden: Refusal = { status: 403 };
+    const eraseAs = (bearer: () => string) => () => raw('POST', url(), JSON.stringify({ reason: 'asked' }), 'application/json', bearer());
+    return [
+      ...bodies.map(([name, payload, contentType, expected]): Case => [
+        `erase with ${name}`,
+        () => raw('POST', url(), payload === '' ? undefined : payload, contentType),
+        expected,
+      ]),
+      ['erase an id that is not a UUID', () => raw('POST', '/api/contacts/not-a-uuid/erase.json', '{"reason":"x"}'), { status: 404 }],
+      [
+        'erase an unknown id',
+        () => raw('POST', '/api/contacts/00000000-0000-4000-8000-000000000000/erase.json', '{"reason":"x"}'),
+        { status: 404 },
+      ],
+      ['erase with only contacts.readonly', eraseAs(() => readonlyToken), forbidden],
+      ['erase with contacts, roles and audit', eraseAs(() => allButPrivacyToken), forbidden],
+    ];
+  };
+
   /** Deleting needs `contacts`; exporting needs `privacy`, which no other scope includes. */
   const scopeCases = (): Case[] => {
     const forbidden: Refusal = { status: 403 };
@@ -750,6 +789,7 @@ describe('hostile input', () => {
     ...idCases(),
     ...deleteBodyCases(),
     ...scopeCases(),
+    ...eraseCases(),
     ...queryCases(),
     ...signinCases(),
   ];

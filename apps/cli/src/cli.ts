@@ -2,11 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { INestApplicationContext } from '@nestjs/common';
 import { pino } from 'pino';
-import { ClientStore, isScope, SCOPES } from '@app/auth';
-import type { ApprovalMethod } from '@app/contacts';
-import { ConfigError, loadSettings, logTransport, type AppSettings } from '@app/config';
+import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
+import { ClientStore, InviteTokens, isScope, SCOPES, tokenSecret } from '@app/auth';
+import { ContactNotFound, type ApprovalMethod } from '@app/contacts';
+import { ContactService, type ErasureView } from '@app/contact-service';
+import { ConfigError, loadSettings, logTransport, SystemClock, type AppSettings } from '@app/config';
 import { Database, locateDatabase, migrate, withoutCredentials } from '@app/database';
-import { verifyChains, type ChainReport } from '@app/event-store';
+import { EventStore, verifyChains, type ChainReport } from '@app/event-store';
 import { rebuildReadTables, type ReadRowDifference, type RebuildProgress, type RebuildReport } from '@app/projections';
 import { RoleCatalogue, roleProblems } from '@app/roles';
 import { anchorChains, AnchorRefused, departuresFrom, readAnchor, type AnchorDeparture, type ChainAnchor } from './chain-anchor.js';
@@ -35,6 +38,8 @@ export const USAGE = `usage: npm run cli -- <command>
   verify --against FILE                     then check that the log still extends the anchor in FILE (every
                                             anchored head still there with its hash); exit 1 naming the first
                                             stream that does not, or when FILE is not signed with CHAIN_ANCHOR_KEY
+  erase --contact ID --reason "…"           erase a person's data (DESIGN §10): records ContactErased and masks every
+                                            personal value in the contact's history; prints {"erasure":{…}}
 scopes: ${SCOPES.join(', ')}
 Without DATABASE_URL, a command uses the embedded Postgres under DATA_DIR: the running server's, or one
 started for the command (and migrated) and stopped after it.`;
@@ -44,7 +49,11 @@ export class UsageError extends Error {}
 /** A check that ran and found something wrong (a broken chain, read tables unlike the log): exit 1. */
 export class CheckFailed extends Error {}
 
-const COMMANDS = ['migrate', 'clients:create', 'clients:list', 'clients:revoke', 'roles:create', 'start', 'replay', 'verify'];
+const COMMANDS = ['migrate', 'clients:create', 'clients:list', 'clients:revoke', 'roles:create', 'start', 'replay', 'verify', 'erase'];
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The API's limit on an erasure's reason (DESIGN §10). */
+const REASON_MAX = 500;
 
 /** Differences and broken links listed one a line before the command fails; the rest are counted. */
 const LISTED = 50;
@@ -106,6 +115,8 @@ function parseOptions(args: string[]): { values: Record<string, string | boolean
         anchor: { type: 'boolean' },
         against: { type: 'string' },
         'dry-run': { type: 'boolean' },
+        contact: { type: 'string' },
+        reason: { type: 'string' },
       },
       strict: true,
     });
@@ -231,8 +242,39 @@ export async function run(
       });
       return;
     }
+    case 'erase': {
+      const contactId = text('contact');
+      const reason = text('reason');
+      if (contactId === undefined || !UUID.test(contactId)) throw new UsageError('erase needs --contact <id>, a contact id (a UUID)');
+      if (reason === undefined || reason.length === 0 || reason.length > REASON_MAX) {
+        throw new UsageError(`erase needs --reason "…", 1 to ${REASON_MAX} characters`);
+      }
+      const erasure = await withDatabase(settings, notice, (db) => eraseContact(db, settings, contactId.toLowerCase(), reason));
+      print(JSON.stringify({ erasure }));
+      return;
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+/**
+ * `erase`: the API's erasure (DESIGN §10) from the command line, recorded with the operator's
+ * user name as the client (metadata.clientId), so the history says who.
+ */
+async function eraseContact(db: Database, settings: AppSettings, contactId: string, reason: string): Promise<ErasureView> {
+  const contacts = new ContactService(db, new EventStore(db), new RoleCatalogue(db), new SystemClock(), {
+    bcryptCost: settings.BCRYPT_COST,
+    inviteTtlMs: settings.inviteTtlMs,
+    // An erasure issues no invite: the secret is never used to make a token.
+    inviteTokens: new InviteTokens(await tokenSecret(db, settings.TOKEN_SECRET)),
+  });
+  const metadata = { clientId: `cli:${userInfo().username}`, requestId: randomUUID(), correlationId: null, causationId: null };
+  try {
+    return await contacts.erase(contactId, reason, metadata);
+  } catch (error) {
+    if (error instanceof ContactNotFound) throw new UsageError(`no contact has the id ${contactId}`);
+    throw error;
   }
 }
 

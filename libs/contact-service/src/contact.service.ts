@@ -8,11 +8,13 @@ import {
   ContactNotFound,
   ContactRejected,
   decide,
+  emailsHeld,
   emailReservation,
   fold,
   formatAtom,
   InviteUnusable,
   inviteUnusableReason,
+  maskPersonalData,
   passwordProblems,
   StaleVersion,
   type ContactCommand,
@@ -40,6 +42,7 @@ import {
   type ContactRow,
 } from '@app/projections';
 import type { RoleCatalogue } from '@app/roles';
+import { forgetAttempts } from './signin-attempts.js';
 import { HASH_CONCURRENCY, Slots } from './slots.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -99,6 +102,19 @@ interface Change {
   view: ContactView;
   /** email reservations to give up and to take, in that order, in the same transaction */
   reservations: ({ release: EmailReservation } | { reserve: EmailReservation })[];
+}
+
+/** An erasure as the API and the CLI show it (DESIGN §10). */
+export interface ErasureView {
+  contactId: string;
+  erasedAt: string;
+  reason: string;
+}
+
+/** An idempotency record around an erasure: `begin` first in its transaction, `complete` last. */
+export interface ErasureHooks {
+  begin(tx: Tx): Promise<void>;
+  complete(tx: Tx, erasure: ErasureView): Promise<void>;
 }
 
 /**
@@ -218,6 +234,34 @@ export class ContactService {
     await this.change(contactId, () => ({ type: 'DeleteContact', contactId }), metadata);
   }
 
+  /**
+   * Erases the person's data (DESIGN §10), live or deleted, in one transaction: `ContactErased`
+   * with the read row and reservations it leaves (no personal value), every personal value of
+   * the stream's events masked in the log (`EventStore.maskStream`), and the idempotency records
+   * of requests on the contact (they hold its responses) and the sign-in counts of its emails forgotten. A repeat appends nothing and
+   * answers with the first erasure (masking again anything still unmasked).
+   */
+  async erase(contactId: string, reason: string, metadata: EventMetadata, hooks?: ErasureHooks): Promise<ErasureView> {
+    let erasure: ErasureView | undefined;
+    await this.changed(contactId, () => ({ type: 'EraseContact', contactId, reason }), metadata, {
+      hooks: {
+        begin: async (tx) => hooks?.begin(tx),
+        complete: async (tx) => {
+          if (erasure) await hooks?.complete(tx, erasure);
+        },
+      },
+      afterWrite: async (tx, next) => {
+        if (next.erased === undefined) throw new Error(`contact ${contactId} is not erased after EraseContact`);
+        await forgetAttempts(tx, emailsHeld((await this.store.readStream(contactId, tx)).events));
+        await this.store.maskStream(tx, contactId, (event) => maskPersonalData(event.type, event.data));
+        await forgetIdempotencyRecords(tx, contactId);
+        erasure = { contactId, erasedAt: formatAtom(next.erased.erasedAt, 'seconds'), reason: next.erased.reason };
+      },
+    });
+    if (!erasure) throw new Error(`no erasure of contact ${contactId}`);
+    return erasure;
+  }
+
   /** The worker handed the invite to the mail server; recording it again, or for a superseded invite, records nothing. */
   async recordInviteSent(contactId: string, tokenHash: string, metadata: EventMetadata): Promise<void> {
     await this.change(contactId, () => ({ type: 'RecordInviteSent', contactId, tokenHash }), metadata);
@@ -322,9 +366,9 @@ export class ContactService {
     contactId: string,
     command: (state: Contact, now: Date) => ContactCommand,
     metadata: EventMetadata,
-    options: { hooks?: CommitHooks; expectedVersion?: number } = {},
+    options: { hooks?: CommitHooks; expectedVersion?: number; afterWrite?: (tx: Tx, next: Contact) => Promise<void> } = {},
   ): Promise<{ view: ContactView; events: ContactEvent[] }> {
-    const { hooks, expectedVersion } = options;
+    const { hooks, expectedVersion, afterWrite } = options;
     for (let attempt = 1; ; attempt++) {
       try {
         const done = await this.db.transaction(async (tx) => {
@@ -343,6 +387,7 @@ export class ContactService {
           }
           const change = this.plan(command(state, now), state, head, now);
           await this.write(tx, change, metadata);
+          await afterWrite?.(tx, change.next);
           await hooks?.complete(tx, change.view);
           return { view: change.view, events: change.events };
         });
@@ -420,6 +465,14 @@ export class ContactService {
       tokenHashAt: (version) => tokens.hashAt(contactId, version),
     };
   }
+}
+
+/**
+ * Stored responses of idempotent requests on the contact hold its personal values (the contact
+ * as a create, update, invite or approval returned it): an erasure forgets them.
+ */
+async function forgetIdempotencyRecords(tx: Queryable, contactId: string): Promise<void> {
+  await tx.query(`DELETE FROM idempotency_keys WHERE body #>> '{contact,id}' = $1`, [contactId]);
 }
 
 function referencesOf(roles: ContactInput['accessRoles']): string[] {

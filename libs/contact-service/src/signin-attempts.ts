@@ -42,6 +42,11 @@ export async function admitAttempt(on: Queryable, email: string, now: Date, limi
   return { admitted: false, retryAfterSeconds: await secondsUntilUnlocked(on, email, now, limit) };
 }
 
+/** An erasure forgets the counts of the person's emails: the email is a personal value. */
+export async function forgetAttempts(on: Queryable, emails: readonly string[]): Promise<void> {
+  if (emails.length > 0) await on.query('DELETE FROM signin_attempts WHERE email = ANY($1::text[])', [emails]);
+}
+
 /** A successful attempt was counted as failed on admission: it takes that count back, and only that. */
 export async function forgiveAttempt(on: Queryable, email: string, windowStart: Date): Promise<void> {
   await on.query({

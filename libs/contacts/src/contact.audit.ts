@@ -1,3 +1,4 @@
+import { ERASED } from './contact.erasure.js';
 import type { ContactEventType } from './contact.events.js';
 
 export const REDACTED = '[redacted]';
@@ -19,6 +20,7 @@ export function redactSecrets(type: string, data: Record<string, unknown>): Reco
   const fields = SECRET_FIELDS[type as ContactEventType];
   if (!fields) return data;
   const shown = { ...data };
-  for (const field of fields) if (field in shown) shown[field] = REDACTED;
+  // An erased secret reads as erased: nothing of it is left to redact.
+  for (const field of fields) if (field in shown && shown[field] !== ERASED) shown[field] = REDACTED;
   return shown;
 }

@@ -123,6 +123,13 @@ export interface DeleteContact {
   contactId: string;
 }
 
+/** A client erases the person's data (DESIGN §10); `reason` is why, kept on the event. */
+export interface EraseContact {
+  type: 'EraseContact';
+  contactId: string;
+  reason: string;
+}
+
 /**
  * A sign-in verified the password against `verifiedHash`, a hash weaker than bcrypt at `cost`
  * (or of an old variant): `passwordHash` is the same password hashed at `cost`.
@@ -136,4 +143,12 @@ export interface RehashPassword {
 }
 
 export type ContactCommand =
-  CreateContact | UpdateContact | RecordInviteSent | AcceptInvite | ExpireGrant | DecideGrant | DeleteContact | RehashPassword;
+  | CreateContact
+  | UpdateContact
+  | RecordInviteSent
+  | AcceptInvite
+  | ExpireGrant
+  | DecideGrant
+  | DeleteContact
+  | EraseContact
+  | RehashPassword;

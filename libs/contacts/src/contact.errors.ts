@@ -65,6 +65,17 @@ export class ContactIsDeleted extends Error {
   }
 }
 
+/** The person's data was erased (DESIGN §10): the contact can no longer be read, changed, invited or exported. */
+export class ContactIsErased extends Error {
+  constructor(
+    readonly contactId: string,
+    readonly erasedAt: string,
+  ) {
+    super(`contact ${contactId} was erased at ${erasedAt}`);
+    this.name = 'ContactIsErased';
+  }
+}
+
 /** The contact holds no grant of this role (or it has expired). */
 export class GrantNotFound extends Error {
   constructor(

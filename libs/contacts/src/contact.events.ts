@@ -111,6 +111,15 @@ export interface ContactDeleted {
   data: Record<string, never>;
 }
 
+/**
+ * The person's data is erased (DESIGN §10, GDPR Art. 17): every personal value of the stream's
+ * events is masked as `"[erased]"` and the contact is gone. Who: metadata.clientId; why: `reason`.
+ */
+export interface ContactErased {
+  type: 'ContactErased';
+  data: { reason: string };
+}
+
 export type ContactEvent =
   | ContactCreated
   | ContactUpdated
@@ -124,7 +133,8 @@ export type ContactEvent =
   | InviteSent
   | InviteAccepted
   | InviteRetired
-  | ContactDeleted;
+  | ContactDeleted
+  | ContactErased;
 
 export type ContactEventType = ContactEvent['type'];
 
@@ -142,6 +152,7 @@ export const CONTACT_EVENT_TYPES: readonly ContactEventType[] = [
   'InviteAccepted',
   'InviteRetired',
   'ContactDeleted',
+  'ContactErased',
 ];
 
 /** An event as it was recorded: its place in the stream and the moment it was written. */

@@ -1,3 +1,4 @@
+import { ERASED } from './contact.erasure.js';
 import type { AddressData, ContactType, GrantStatus, InviteRetiredReason, PendingReason, Recorded } from './contact.events.js';
 
 export interface Grant {
@@ -20,6 +21,11 @@ export interface RetiredInvite {
   reason: InviteRetiredReason | 'contact_deleted';
 }
 
+export interface Erasure {
+  erasedAt: string;
+  reason: string;
+}
+
 export interface Contact {
   id: string;
   type: ContactType;
@@ -37,6 +43,8 @@ export interface Contact {
   retiredInvite?: RetiredInvite;
   /** when it was deleted (absent while it lives): commands on it are refused, reads answer that it is gone */
   deleted?: string;
+  /** when and why the person's data was erased (absent unless it was): every personal field then reads `[erased]` */
+  erased?: Erasure;
   version: number;
   created: string;
   updated: string;
@@ -47,7 +55,7 @@ export interface Contact {
  * it, and one of another version is folded again from the events. Raise it whenever `evolve` reads
  * an event differently, reads a new event type, or `Contact` changes shape.
  */
-export const FOLD_VERSION = 1;
+export const FOLD_VERSION = 2;
 
 /** Before its first event a stream holds no contact. */
 export type ContactState = Contact | null;
@@ -118,6 +126,25 @@ export function evolve(state: ContactState, event: Recorded): ContactState {
         deleted: event.recordedAt,
       };
     }
+    case 'ContactErased':
+      // Everything personal goes, whatever the (masked or original) events before it held, so the
+      // inline projection and a replay over the masked history fold the same contact. An erased
+      // contact is gone as a deleted one is: out of lists and lookups, its email free.
+      return {
+        ...next,
+        firstname: state.firstname === null ? null : ERASED,
+        lastname: state.lastname === null ? null : ERASED,
+        email: ERASED,
+        company: state.company === null ? null : ERASED,
+        address: null,
+        grants: [],
+        tags: [],
+        passwordHash: null,
+        invite: null,
+        retiredInvite: undefined,
+        deleted: state.deleted ?? event.recordedAt,
+        erased: { erasedAt: event.recordedAt, reason: event.data.reason },
+      };
     default: {
       const unhandled: never = event;
       throw new Error(`unhandled event ${(unhandled as { type: string }).type}`);

@@ -9,3 +9,4 @@ export * from './contact.view.js';
 export * from './contact.audit.js';
 export * from './contact.time.js';
 export * from './contact.export.js';
+export * from './contact.erasure.js';

@@ -15,6 +15,7 @@ import { RuntimeRole1733300000000 } from './migrations/1733300000000-runtime-rol
 import { ContactDeletion1733500000000 } from './migrations/1733500000000-contact-deletion.js';
 import { SigninAttempts1733600000000 } from './migrations/1733600000000-signin-attempts.js';
 import { Leases1733700000000 } from './migrations/1733700000000-leases.js';
+import { Erasure1733800000000 } from './migrations/1733800000000-erasure.js';
 
 export const MIGRATIONS = [
   InitialSchema1732400000000,
@@ -30,6 +31,7 @@ export const MIGRATIONS = [
   ContactDeletion1733500000000,
   SigninAttempts1733600000000,
   Leases1733700000000,
+  Erasure1733800000000,
 ];
 
 /** Any fixed number: migrating processes queue on it so two never run migrations at once. */

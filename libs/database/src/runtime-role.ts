@@ -39,6 +39,14 @@ export async function grantRuntimeRole(on: Pick<Queryable, 'query'>): Promise<vo
   // History: append and read only.
   await on.query(`REVOKE ALL ON events FROM ${RUNTIME_ROLE}`);
   await on.query(`GRANT SELECT, INSERT ON events TO ${RUNTIME_ROLE}`);
+  // Erasure is the one change of the log it may ask for, through the owner's function (once a migration made it).
+  await on.query(`
+    DO $$
+    BEGIN
+      IF to_regprocedure('erase_stream(uuid, jsonb)') IS NOT NULL THEN
+        GRANT EXECUTE ON FUNCTION erase_stream(uuid, jsonb) TO ${RUNTIME_ROLE};
+      END IF;
+    END $$`);
   // The schema's history is the owner's business.
   await on.query(`REVOKE ALL ON migrations FROM ${RUNTIME_ROLE}`);
 }

@@ -34,6 +34,7 @@ interface Row {
   metadata: EventMetadata;
   recorded_at: Date;
   hash: string;
+  erasure_seal: string | null;
 }
 
 /** Where the stream being checked stands; a broken stream is skipped to its end. */
@@ -49,7 +50,8 @@ const NO_STREAM = '00000000-0000-0000-0000-000000000000';
 /**
  * Recomputes every stream's hash chain and version sequence from the stored events (DESIGN §3.9):
  * each stream must run 1, 2, 3… without a gap or a repeat, and each event's hash must be
- * `eventHash(previous event's hash, its content)`, exactly as `EventStore.append` computed it.
+ * `eventHash(previous event's hash, its content)`, exactly as `EventStore.append` computed it; an
+ * event an erasure masked must match its seal, `eventHash(its own hash, its masked content)`.
  * Reads stream by stream in batches of one snapshot, so memory stays flat on any size of log and
  * events appended meanwhile neither break nor slip into the check.
  */
@@ -67,7 +69,7 @@ export async function verifyChains(db: Database, options: VerifyOptions = {}): P
     for (;;) {
       const { rows } = await client.query<Row>({
         name: 'verify_chains_batch',
-        text: `SELECT position, stream_id, stream_version, type, data, metadata, recorded_at, hash FROM events
+        text: `SELECT position, stream_id, stream_version, type, data, metadata, recorded_at, hash, erasure_seal FROM events
                WHERE (stream_id, stream_version) > ($1::uuid, $2::int)
                ORDER BY stream_id, stream_version LIMIT $3`,
         values: [cursor.streamId, cursor.version, batchSize],
@@ -109,7 +111,13 @@ export function check(row: Row, cursor: Cursor, report: ChainReport): Cursor {
       metadata: row.metadata,
       recordedAt: row.recorded_at,
     };
-    if (eventHash(previousHash, content) !== row.hash) {
+    if (row.erasure_seal !== null) {
+      // Masked by an erasure: its hash covers content that is gone, so its seal vouches for it,
+      // binding its stored hash (which the next event's hash covers) to its masked content.
+      if (eventHash(row.hash, content) !== row.erasure_seal) {
+        reason = 'its erasure seal does not match its masked content and its hash';
+      }
+    } else if (eventHash(previousHash, content) !== row.hash) {
       reason = 'its hash does not match its content and the hash of the event before it';
     }
   }

@@ -1,4 +1,5 @@
 import { isPgError, PgError, type Queryable } from '@app/database';
+import { canonicalJson } from './canonical-json.js';
 import { eventHash } from './event-hash.js';
 import {
   ConcurrencyError,
@@ -20,9 +21,10 @@ interface EventRow {
   recorded_at: Date;
   transaction_id: string;
   hash: string;
+  erasure_seal: string | null;
 }
 
-const COLUMNS = 'position, stream_id, stream_version, type, data, metadata, recorded_at, transaction_id::text, hash';
+const COLUMNS = 'position, stream_id, stream_version, type, data, metadata, recorded_at, transaction_id::text, hash, erasure_seal';
 
 function toStored(row: EventRow): StoredEvent {
   return {
@@ -35,6 +37,8 @@ function toStored(row: EventRow): StoredEvent {
     recordedAt: row.recorded_at.toISOString(),
     transactionId: row.transaction_id,
     hash: row.hash,
+    // Only an erased event carries one: every other event reads as it was appended.
+    ...(row.erasure_seal === null ? {} : { seal: row.erasure_seal }),
   };
 }
 
@@ -82,6 +86,30 @@ export class EventStore {
     const events = rows.map(toStored);
     const last = events.at(-1);
     return { events, head: last ? { version: last.version, hash: last.hash } : EMPTY_STREAM };
+  }
+
+  /**
+   * Masks the personal values of an erased stream's events (DESIGN §10), through `erase_stream`,
+   * the log owner's one writer of existing events: each event whose data `mask` changes gets its
+   * masked data and its seal, `eventHash(its hash, its masked content)`, which the verifier checks
+   * in place of its link to the event before it. An event sealed already is left alone. Run it in
+   * the transaction that appends the erasure; the stream must hold it. Returns how many it masked.
+   */
+  async maskStream(tx: Queryable, streamId: string, mask: (event: StoredEvent) => Record<string, unknown>): Promise<number> {
+    const { events } = await this.readStream(streamId, tx);
+    const masked = [];
+    for (const event of events) {
+      if (event.seal !== undefined) continue;
+      const data = mask(event);
+      if (canonicalJson(data) === canonicalJson(event.data)) continue;
+      masked.push({ version: event.version, data, seal: eventHash(event.hash, { ...event, data }) });
+    }
+    if (masked.length === 0) return 0;
+    const { rows } = await tx.query<{ changed: number }>('SELECT erase_stream($1, $2::jsonb) AS changed', [
+      streamId,
+      JSON.stringify(masked),
+    ]);
+    return rows[0]?.changed ?? 0;
   }
 
   /**

@@ -23,6 +23,8 @@ export interface StoredEvent {
   /** the appending transaction's id (xid8) as a string */
   transactionId: string;
   hash: string;
+  /** set once the event's personal values were masked by an erasure: see `check` in chain-verifier */
+  seal?: string;
 }
 
 /** Where a stream stands: its last version (0 when empty) and that event's hash. */

@@ -20,6 +20,7 @@ export function verifyStream(events: readonly StoredEvent[]): ChainBreak | null 
         metadata: event.metadata,
         recorded_at: new Date(event.recordedAt),
         hash: event.hash,
+        erasure_seal: event.seal ?? null,
       },
       cursor,
       report,

@@ -47,6 +47,17 @@ export class ContactQueries {
     return deleted === undefined ? null : new Date(deleted);
   }
 
+  /** When the person's data was erased; null for a contact that was not (or never was). */
+  async erasedAt(id: string): Promise<Date | null> {
+    const { rows } = await this.db.query<{ erased: string }>({
+      name: 'contacts_erased_at',
+      text: `SELECT state #>> '{erased,erasedAt}' AS erased FROM contacts WHERE id = $1 AND deleted AND state ? 'erased'`,
+      values: [id],
+    });
+    const erased = rows[0]?.erased;
+    return erased === undefined ? null : new Date(erased);
+  }
+
   /**
    * The contact as it was at `at` (DESIGN §6 `asOf`): its events recorded up to then, folded with
    * the same `evolve` the read table is built with, and shown as of that moment (a grant whose

@@ -21,7 +21,7 @@ import type { AuthenticatedRequest } from '../auth/auth.guard.js';
 import { expandScopes, RequireScopes } from '../auth/scopes.decorator.js';
 import { Idempotency, type Outcome } from '../http/idempotency.js';
 import { problem, ProblemException } from '../http/problem.js';
-import { contactDeleted } from '../http/problem.filter.js';
+import { contactDeleted, contactErased } from '../http/problem.filter.js';
 import { metadataOf } from '../http/request-metadata.js';
 import { validateBody, validateQuery } from '../http/validation.js';
 import { ApiProblems } from '../docs/problem.schema.js';
@@ -190,6 +190,9 @@ export class ContactsController {
         { pointer: '/query/asOf', code: 'invalid_date', message: 'must be an ATOM date, e.g. 2026-01-31T12:00:00+00:00' },
       ]);
     }
+    // An erased contact holds nothing to show at any moment: its history is masked.
+    const erasedAt = await this.queries.erasedAt(id);
+    if (erasedAt !== null) throw new ProblemException(contactErased(erasedAt));
     // Before its deletion a deleted contact reads as it was; from that moment on it is gone.
     const deletedAt = await this.queries.deletedAt(id);
     if (deletedAt !== null && at.getTime() >= deletedAt.getTime()) throw new ProblemException(contactDeleted(deletedAt));
@@ -198,8 +201,10 @@ export class ContactsController {
     return contact;
   }
 
-  /** A contact no read finds: 410 when it was deleted, 404 when it never was. */
+  /** A contact no read finds: 410 when it was erased or deleted, 404 when it never was. */
   private async goneOrNotFound(id: string): Promise<ProblemException> {
+    const erasedAt = await this.queries.erasedAt(id);
+    if (erasedAt !== null) return new ProblemException(contactErased(erasedAt));
     const deletedAt = await this.queries.deletedAt(id);
     return deletedAt === null ? notFound() : new ProblemException(contactDeleted(deletedAt));
   }

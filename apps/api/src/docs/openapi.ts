@@ -16,7 +16,7 @@ const SCOPES: Record<Scope, string> = {
   roles: 'add access roles to the catalogue, approve and reject pending grants (includes roles.readonly)',
   'roles.readonly': 'read the access-role catalogue',
   audit: "read a contact's history, the global event feed, and a contact as of a past moment",
-  privacy: 'export everything held about a person (their contact and its whole history)',
+  privacy: 'export everything held about a person (their contact and its whole history), and erase it',
   signin: "check a user's email and password for the website whose users these are (`POST /api/contacts/authenticate.json`)",
 };
 
@@ -108,7 +108,7 @@ export function setupOpenApi(app: NestFastifyApplication, version: string): void
     .addTag('contacts', 'create, read, list and update contacts; invites; decisions on pending grants')
     .addTag('roles', 'the access-role catalogue')
     .addTag('audit', "a contact's history and the global event feed")
-    .addTag('privacy', "a person's data: the export of everything held about them")
+    .addTag('privacy', "a person's data: the export of everything held about them, and its erasure")
     .addTag('auth', 'access tokens (OAuth2 client credentials)')
     .addTag('invites', 'the page a person opens from the invite mail (HTML)')
     .addTag('operations', 'health, metrics, the queue dashboard')

@@ -56,7 +56,7 @@ const MEANINGS: Record<number, string> = {
   403: 'the token lacks the scope this route needs (`insufficient_scope`)',
   404: 'no such contact, grant or route',
   409: 'conflict with current state, e.g. `email_taken`, `role_exists`, `grant_not_pending`',
-  410: 'the contact was deleted (`contact_deleted`); its history stays for auditors',
+  410: 'the contact was deleted (`contact_deleted`; its history stays for auditors) or its data erased (`contact_erased`)',
   412: '`If-Match` names a version the contact is no longer at (`stale_version`)',
   413: 'the body is over 1 MiB',
   415: 'the body is not `application/json`',

@@ -1,4 +1,4 @@
-import { ApprovalBypassForbidden, ContactIsDeleted, fieldError } from '@app/contacts';
+import { ApprovalBypassForbidden, ContactIsDeleted, ContactIsErased, fieldError } from '@app/contacts';
 import { UnknownEventType } from '@app/event-store';
 import { toProblem } from './problem.filter.js';
 
@@ -50,6 +50,18 @@ describe(toProblem.name, () => {
       errors: [{ pointer: '/contact/accessRoles/2/status', code: 'insufficient_scope', message: 'needs the scope roles' }],
     });
     expect(sut.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
+  });
+
+  it('answers a command on an erased contact with 410 contact_erased, naming the moment', () => {
+    const sut = toProblem(new ContactIsErased('3f1c2a9e-5b7d-4e8f-9a01-23456789abcd', '2026-01-15T12:00:00.000Z'));
+
+    expect(sut.problem).toMatchObject({
+      status: 410,
+      title: 'Gone',
+      type: '/problems/contact_erased',
+      detail: "the person's data was erased at 2026-01-15T12:00:00+00:00",
+      errors: [{ pointer: '', code: 'contact_erased' }],
+    });
   });
 
   it('answers a command on a deleted contact with 410 contact_deleted, naming the moment', () => {

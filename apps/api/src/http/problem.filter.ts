@@ -5,6 +5,7 @@ import {
   ApprovalBypassForbidden,
   ContactAlreadyExists,
   ContactIsDeleted,
+  ContactIsErased,
   ContactNotFound,
   ContactRejected,
   formatAtom,
@@ -96,6 +97,7 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
     };
   }
   if (error instanceof ContactNotFound) return { problem: problem(404, 'not_found', 'no contact has this id'), headers: {} };
+  if (error instanceof ContactIsErased) return { problem: contactErased(error.erasedAt), headers: {} };
   if (error instanceof ContactIsDeleted) return { problem: contactDeleted(error.deletedAt), headers: {} };
   if (error instanceof GrantNotFound) {
     return { problem: problem(404, 'grant_not_found', `the contact holds no grant of the access role "${error.reference}"`), headers: {} };
@@ -165,6 +167,13 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
 export function contactDeleted(deletedAt: string | Date): Problem {
   return problem(410, 'contact_deleted', `the contact was deleted at ${formatAtom(deletedAt)}`, [
     { pointer: '', code: 'contact_deleted', message: 'the contact was deleted; its history stays for auditors' },
+  ]);
+}
+
+/** 410 for any request on an erased contact (DESIGN §10): the person's data is gone for good. */
+export function contactErased(erasedAt: string | Date): Problem {
+  return problem(410, 'contact_erased', `the person's data was erased at ${formatAtom(erasedAt)}`, [
+    { pointer: '', code: 'contact_erased', message: "the person's data was erased; its history keeps only who did what, and when" },
   ]);
 }
 
