@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { INestApplicationContext } from '@nestjs/common';
 import { pino } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
@@ -14,6 +13,7 @@ import { rebuildReadTables, type ReadRowDifference, type RebuildProgress, type R
 import { RoleCatalogue, roleProblems } from '@app/roles';
 import { anchorChains, AnchorRefused, departuresFrom, readAnchor, type AnchorDeparture, type ChainAnchor } from './chain-anchor.js';
 import { ProgressBar, ProgressLines, type Progress } from './progress.js';
+import { forkWorker } from './worker-process.js';
 
 export const USAGE = `usage: npm run cli -- <command>
   migrate                                   create the database if missing and apply migrations
@@ -290,7 +290,7 @@ const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'
 async function start(settings: AppSettings): Promise<void> {
   const logger = pino({ level: settings.LOG_LEVEL, transport: logTransport() }).child({ context: 'Start' });
   const location = await locateDatabase(settings, 'server', (line) => logger.info(line));
-  const apps: INestApplicationContext[] = [];
+  const apps: { close(): Promise<void> }[] = [];
   let stopping = false;
   const stop = (): void => {
     // Nest's handlers got the same signal and are closing the applications; close() waits for
@@ -313,13 +313,15 @@ async function start(settings: AppSettings): Promise<void> {
   for (const signal of STOP_SIGNALS) process.on(signal, stop);
   try {
     // Loaded here, not at the top: the other commands have no use for Nest and the applications.
-    const [{ createApi }, { createWorker }] = await Promise.all([import('../../api/src/index.js'), import('../../worker/src/index.js')]);
+    const { createApi } = await import('../../api/src/index.js');
     const config = settings.withDatabaseUrl(location.url);
     logger.info(`database: ${location.description}; queues: ${queuesOf(config)}; mail: ${mailOf(config)}`);
     await migrate(config.DATABASE_URL);
+    const worker = forkWorker(config.DATABASE_URL);
+    apps.push(worker);
     const api = await createApi(config);
     apps.push(api);
-    apps.push(await createWorker(config));
+    await worker.ready;
     await api.listen({ port: config.PORT, host: config.HOST });
   } catch (error) {
     for (const signal of STOP_SIGNALS) process.removeListener(signal, stop);

@@ -10,7 +10,14 @@ import { WorkerModule } from './worker.module.js';
 
 export async function createWorker(
   config: AppConfig,
-  options: { clock?: Clock; logs?: boolean; scheduleCheckMs?: number; jobOptions?: JobsOptions } = {},
+  options: {
+    clock?: Clock;
+    logs?: boolean;
+    scheduleCheckMs?: number;
+    jobOptions?: JobsOptions;
+    /** false: the caller closes the application (npm start's worker process closes on its parent's word) */
+    shutdownHooks?: boolean;
+  } = {},
 ): Promise<INestApplicationContext> {
   // A connection for every job that may run at once (invites 8, roles 16, maintenance 1) and a few
   // for the dispatcher, kept open a while: a burst of expiries after a quiet spell must not wait
@@ -39,7 +46,7 @@ export async function createWorker(
     { bufferLogs: true, logger: options.logs === false ? false : undefined, abortOnError: false },
   );
   if (options.logs !== false) app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
+  if (options.shutdownHooks !== false) app.enableShutdownHooks();
   await app.init();
   return app;
 }

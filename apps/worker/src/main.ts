@@ -14,7 +14,24 @@ async function main(): Promise<void> {
     );
   }
   const config = settings.withDatabaseUrl(settings.DATABASE_URL);
-  await createWorker(config);
+  const parent = process.send === undefined ? null : process;
+  const app = await createWorker(config, { shutdownHooks: parent === null });
+  if (parent) {
+    // Started by `npm start` (apps/cli): it stops when told, on a stop signal (a terminal's Ctrl-C
+    // reaches the whole group), or when its parent is gone (killed), whichever comes first, once.
+    let closing: Promise<void> | null = null;
+    const close = (): void => {
+      closing ??= app.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const) process.on(signal, close);
+    parent.on('message', (message) => message === 'stop' && close());
+    parent.once('disconnect', close);
+    parent.send?.('ready');
+    return;
+  }
   new Logger('Worker').log(
     `worker started on the database ${withoutCredentials(config.DATABASE_URL)} (DATABASE_URL); stops on SIGTERM or SIGINT`,
   );
