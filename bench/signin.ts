@@ -8,6 +8,7 @@ import {
   issueToken,
   log,
   round,
+  timedRate,
   spread,
   startApi,
   table,
@@ -38,19 +39,8 @@ async function rawCompareRate(
   concurrency: number,
 ): Promise<{ rate: number; compares: number; seconds: number }> {
   const hash = await bcrypt.hash(PASSWORD, cost);
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  let compares = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        await bcrypt.compare('not-the-password-1', hash);
-        compares++;
-      }
-    }),
-  );
-  const elapsed = (performance.now() - start) / 1000;
-  return { rate: round(compares / elapsed, 2), compares, seconds: round(elapsed, 2) };
+  const { rate, count, seconds: elapsed } = await timedRate(() => bcrypt.compare('not-the-password-1', hash), seconds, concurrency);
+  return { rate, compares: count, seconds: elapsed };
 }
 
 interface Run {

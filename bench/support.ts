@@ -582,3 +582,24 @@ export function projectRoot(from = fileURLToPath(new URL('.', import.meta.url)))
   }
   throw new Error(`no package.json above ${from}`);
 }
+
+/** Runs `work` with `concurrency` in flight for `seconds`: how many finished, and the rate per second. */
+export async function timedRate(
+  work: () => Promise<unknown>,
+  seconds: number,
+  concurrency: number,
+): Promise<{ rate: number; count: number; seconds: number }> {
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  let count = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await work();
+        count++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  return { rate: round(count / elapsed, 2), count, seconds: round(elapsed, 2) };
+}

@@ -11,6 +11,7 @@ import {
   load,
   log,
   round,
+  timedRate,
   spread,
   startApi,
   table,
@@ -47,19 +48,8 @@ export function bcryptCost(): number {
 /** bcrypt's async API (libuv pool) with `concurrency` hashes in flight for `seconds`. */
 async function rawHashRate(cost: number, seconds: number, concurrency: number): Promise<{ rate: number; hashes: number; seconds: number }> {
   await bcrypt.hash(PASSWORD, cost); // load the native binding before timing
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  let hashes = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        await bcrypt.hash(PASSWORD, cost);
-        hashes++;
-      }
-    }),
-  );
-  const elapsed = (performance.now() - start) / 1000;
-  return { rate: round(hashes / elapsed, 2), hashes, seconds: round(elapsed, 2) };
+  const { rate, count, seconds: elapsed } = await timedRate(() => bcrypt.hash(PASSWORD, cost), seconds, concurrency);
+  return { rate, hashes: count, seconds: elapsed };
 }
 
 interface BurstFigures {
